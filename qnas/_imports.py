@@ -1,0 +1,56 @@
+"""Lazy access to heavy optional dependencies, with an install hint that is always shown.
+
+TensorFlow, hls4ml, da4ml and plotly cost seconds to import; ``qnas --help`` and the
+estimators must not pay that. Modules call these helpers inside functions.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from types import ModuleType
+
+from .errors import ToolNotFound
+
+EXTRAS = {
+    "tensorflow": "train", "tf_keras": "train", "qkeras": "train",
+    "hls4ml": "hls", "da4ml": "hls", "h5py": "data",
+    "plotly": "dashboard", "pythia8": "physics", "fastjet": "physics",
+    "rule4ml": "bench",
+}
+
+
+def require(module: str, extra: str | None = None) -> ModuleType:
+    """Import ``module`` or raise ToolNotFound telling which qnas extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        top = module.split(".")[0]
+        extra = extra or EXTRAS.get(top, "all")
+        raise ToolNotFound(
+            f"{module} is required for this step but could not be imported ({exc}). "
+            f"Install it with: pip install 'qnas[{extra}]'"
+        ) from exc
+
+
+def tensorflow() -> ModuleType:
+    """Import TensorFlow with the legacy tf-keras (Keras 2) that QKeras and hls4ml need."""
+    if "tensorflow" not in sys.modules:
+        os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    elif os.environ.get("TF_USE_LEGACY_KERAS") != "1":
+        raise ToolNotFound("TensorFlow was imported before qnas could set TF_USE_LEGACY_KERAS=1; "
+                           "set TF_USE_LEGACY_KERAS=1 in the environment or import qnas first")
+    return require("tensorflow", "train")
+
+
+def tf_keras() -> ModuleType:
+    tensorflow()
+    return require("tf_keras", "train")
+
+
+def qkeras() -> ModuleType:
+    tensorflow()
+    require("pyparsing", "train")
+    return require("qkeras", "train")

@@ -1,0 +1,315 @@
+"""The model spec: the one description of a candidate network that every stage reads.
+
+A search space samples a :class:`ModelSpec`; ``nas`` builds and trains the QKeras model
+from it; ``estimators`` cost it (no TensorFlow); ``hls_backend`` converts and synthesizes
+it. Keeping it a frozen, JSON-round-tripping dataclass with no heavy imports is what lets
+an estimate and a synthesis result be compared field by field, and lets every trial store
+exactly what was built.
+
+Fixed-point conventions follow QKeras, because QKeras is what the network is trained with
+and the hardware must reproduce it bit for bit:
+
+* signed ``fixed(bits, integer)`` is ``quantized_bits(bits, integer, keep_negative=True,
+  alpha=1)``: ``integer`` excludes the sign bit, values are ``k * 2**-(bits-1-integer)``
+  in ``[-2**integer, 2**integer - step]``; in HLS it is ``ap_fixed<bits, integer+1>``.
+* unsigned ``fixed(bits, integer, signed=False)`` is ``quantized_relu(bits, integer)``:
+  values ``k * 2**-(bits-integer)`` in ``[0, 2**integer - step]``; ``ap_ufixed<bits, integer>``.
+* ``ternary`` is ``ternary(alpha=1)`` with values {-1, 0, +1}; ``binary`` is
+  ``binary(alpha=1)`` with values {-1, +1}.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Mapping
+
+QuantizerKind = Literal["fixed", "ternary", "binary"]
+Strategy = Literal["latency", "resource", "distributed_arithmetic"]
+Task = Literal["classification", "autoencoder"]
+
+STRATEGIES: tuple[str, ...] = ("latency", "resource", "distributed_arithmetic")
+TASKS: tuple[str, ...] = ("classification", "autoencoder")
+QUANTIZER_KINDS: tuple[str, ...] = ("fixed", "ternary", "binary")
+
+SPEC_FORMAT_VERSION = 1
+
+
+class SpecError(ValueError):
+    """A spec that is internally inconsistent; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Quantizer:
+    """A number format: fixed point (signed or unsigned), ternary or binary."""
+
+    kind: QuantizerKind = "fixed"
+    bits: int = 8
+    integer: int = 0
+    signed: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in QUANTIZER_KINDS:
+            raise SpecError(f"quantizer kind must be one of {QUANTIZER_KINDS}; got {self.kind!r}")
+        if self.kind == "ternary":
+            if (self.bits, self.integer, self.signed) != (2, 1, True):
+                raise SpecError("a ternary quantizer is always bits=2, integer=1, signed=True; "
+                                f"got bits={self.bits}, integer={self.integer}, signed={self.signed}")
+        elif self.kind == "binary":
+            if (self.bits, self.integer, self.signed) != (1, 1, True):
+                raise SpecError("a binary quantizer is always bits=1, integer=1, signed=True; "
+                                f"got bits={self.bits}, integer={self.integer}, signed={self.signed}")
+        else:
+            if not isinstance(self.bits, int) or not 2 <= self.bits <= 32:
+                raise SpecError(f"fixed-point bits must be an int in [2, 32]; got {self.bits!r}")
+            if not isinstance(self.integer, int) or not -8 <= self.integer <= self.bits:
+                raise SpecError(f"fixed-point integer bits must be an int in [-8, bits={self.bits}]; "
+                                f"got {self.integer!r}")
+
+    # -- constructors -------------------------------------------------------------------
+    @classmethod
+    def fixed(cls, bits: int, integer: int = 0, signed: bool = True) -> "Quantizer":
+        return cls("fixed", bits, integer, signed)
+
+    @classmethod
+    def ternary(cls) -> "Quantizer":
+        return cls("ternary", 2, 1, True)
+
+    @classmethod
+    def binary(cls) -> "Quantizer":
+        return cls("binary", 1, 1, True)
+
+    # -- properties the hardware cares about --------------------------------------------
+    @property
+    def fractional(self) -> int:
+        """Fractional bits (bits right of the binary point)."""
+        if self.kind != "fixed":
+            return 0
+        return self.bits - self.integer - (1 if self.signed else 0)
+
+    @property
+    def step(self) -> float:
+        """Value of one least-significant bit."""
+        return 2.0 ** -self.fractional
+
+    @property
+    def min_value(self) -> float:
+        if self.kind == "ternary" or self.kind == "binary":
+            return -1.0
+        return -(2.0 ** self.integer) if self.signed else 0.0
+
+    @property
+    def max_value(self) -> float:
+        if self.kind == "ternary" or self.kind == "binary":
+            return 1.0
+        return 2.0 ** self.integer - self.step
+
+    @property
+    def hls_type(self) -> str:
+        """The ap_fixed type that holds every value of this format exactly."""
+        if self.kind == "ternary":
+            return "ap_int<2>"
+        if self.kind == "binary":
+            return "ap_int<2>"  # -1/+1 needs a sign bit when held as a number
+        if self.signed:
+            return f"ap_fixed<{self.bits},{self.integer + 1}>"
+        return f"ap_ufixed<{self.bits},{self.integer}>"
+
+    @property
+    def label(self) -> str:
+        if self.kind != "fixed":
+            return self.kind
+        return f"{'' if self.signed else 'u'}fixed<{self.bits},{self.integer}>"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Quantizer":
+        return cls(**dict(data))
+
+
+@dataclass(frozen=True)
+class DenseLayerSpec:
+    """One fully connected layer and what follows it.
+
+    ``activation`` is the quantizer of the layer's output after ReLU (``quantized_relu``);
+    ``None`` means a linear layer whose accumulator value is the output (used for the
+    final layer: classifiers emit logits, so the firmware needs no softmax table).
+    """
+
+    name: str
+    units: int
+    weight: Quantizer
+    bias: Quantizer
+    activation: Quantizer | None
+    reuse_factor: int = 1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.units, int) or self.units < 1:
+            raise SpecError(f"{self.name}.units must be a positive int; got {self.units!r}")
+        if not isinstance(self.reuse_factor, int) or self.reuse_factor < 1:
+            raise SpecError(f"{self.name}.reuse_factor must be a positive int; got {self.reuse_factor!r}")
+        if self.activation is not None and self.activation.kind == "fixed" and self.activation.signed:
+            raise SpecError(f"{self.name}.activation is a ReLU output and must be unsigned "
+                            "(Quantizer.fixed(bits, integer, signed=False))")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "units": self.units,
+            "weight": self.weight.to_dict(),
+            "bias": self.bias.to_dict(),
+            "activation": None if self.activation is None else self.activation.to_dict(),
+            "reuse_factor": self.reuse_factor,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "DenseLayerSpec":
+        act = data.get("activation")
+        return cls(
+            name=data["name"],
+            units=int(data["units"]),
+            weight=Quantizer.from_dict(data["weight"]),
+            bias=Quantizer.from_dict(data["bias"]),
+            activation=None if act is None else Quantizer.from_dict(act),
+            reuse_factor=int(data.get("reuse_factor", 1)),
+        )
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A candidate network: a quantized input, a stack of dense layers, a strategy.
+
+    ``layers[-1]`` is the output layer. For ``task='autoencoder'`` the output width equals
+    the input width (encoder/decoder families set this up).
+    """
+
+    n_inputs: int
+    input_quantizer: Quantizer
+    layers: tuple[DenseLayerSpec, ...]
+    strategy: Strategy = "latency"
+    task: Task = "classification"
+    family: str = "mlp"
+    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.n_inputs, int) or self.n_inputs < 1:
+            raise SpecError(f"n_inputs must be a positive int; got {self.n_inputs!r}")
+        if not self.layers:
+            raise SpecError("layers must hold at least the output layer")
+        if not isinstance(self.layers, tuple):
+            object.__setattr__(self, "layers", tuple(self.layers))
+        if self.strategy not in STRATEGIES:
+            raise SpecError(f"strategy must be one of {STRATEGIES}; got {self.strategy!r}")
+        if self.task not in TASKS:
+            raise SpecError(f"task must be one of {TASKS}; got {self.task!r}")
+        names = [layer.name for layer in self.layers]
+        if len(set(names)) != len(names):
+            raise SpecError(f"layer names must be unique; got {names}")
+        if self.input_quantizer.kind != "fixed":
+            raise SpecError("input_quantizer must be fixed point (inputs are never ternary/binary)")
+        if self.task == "autoencoder" and self.n_outputs != self.n_inputs:
+            raise SpecError(f"an autoencoder's output width ({self.n_outputs}) must equal "
+                            f"n_inputs ({self.n_inputs})")
+        if self.strategy == "distributed_arithmetic":
+            for layer in self.layers:
+                if layer.reuse_factor != 1:
+                    raise SpecError(f"{layer.name}.reuse_factor must be 1 with strategy "
+                                    f"'distributed_arithmetic' (fully unrolled); got {layer.reuse_factor}")
+
+    # -- shape helpers ------------------------------------------------------------------
+    @property
+    def n_outputs(self) -> int:
+        return self.layers[-1].units
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """All layer widths including the input: (16, 64, 32, 32, 5)."""
+        return (self.n_inputs,) + tuple(layer.units for layer in self.layers)
+
+    def layer_inputs(self) -> list[tuple[DenseLayerSpec, int, Quantizer]]:
+        """Each layer with its fan-in and the quantizer of the values it receives."""
+        out = []
+        n_in, q_in = self.n_inputs, self.input_quantizer
+        for layer in self.layers:
+            out.append((layer, n_in, q_in))
+            n_in = layer.units
+            q_in = layer.activation if layer.activation is not None else q_in
+        return out
+
+    @property
+    def n_params(self) -> int:
+        return sum(n_in * layer.units + layer.units for layer, n_in, _ in self.layer_inputs())
+
+    @property
+    def architecture(self) -> str:
+        """Short human label: ``16-64-32-5 w6/a6 latency``."""
+        wbits = "/".join(l.weight.label if l.weight.kind != "fixed" else str(l.weight.bits)
+                         for l in self.layers)
+        return f"{'-'.join(map(str, self.widths))} w[{wbits}] {self.strategy}"
+
+    # -- serialisation ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": SPEC_FORMAT_VERSION,
+            "n_inputs": self.n_inputs,
+            "input_quantizer": self.input_quantizer.to_dict(),
+            "layers": [layer.to_dict() for layer in self.layers],
+            "strategy": self.strategy,
+            "task": self.task,
+            "family": self.family,
+            "metadata": dict(self.metadata),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ModelSpec":
+        version = data.get("format_version", SPEC_FORMAT_VERSION)
+        if version != SPEC_FORMAT_VERSION:
+            raise SpecError(f"spec format_version {version} is not supported "
+                            f"(this qnas reads version {SPEC_FORMAT_VERSION})")
+        return cls(
+            n_inputs=int(data["n_inputs"]),
+            input_quantizer=Quantizer.from_dict(data["input_quantizer"]),
+            layers=tuple(DenseLayerSpec.from_dict(d) for d in data["layers"]),
+            strategy=data.get("strategy", "latency"),
+            task=data.get("task", "classification"),
+            family=data.get("family", "mlp"),
+            metadata=dict(data.get("metadata", {})),
+        )
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelSpec":
+        return cls.from_dict(json.loads(text))
+
+    def fingerprint(self) -> str:
+        """Stable hash of everything that changes the hardware (metadata excluded)."""
+        data = self.to_dict()
+        data.pop("metadata", None)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def valid_reuse_factors(n_in: int, n_out: int) -> tuple[int, ...]:
+    """Reuse factors hls4ml accepts for a dense layer of this shape, ascending.
+
+    R must divide the n_in*n_out multiplications evenly; below n_in each output must get a
+    whole number of the ceil(n_in*n_out/R) multipliers, from n_in up R must be a multiple
+    of n_in. hls4ml silently snaps any other value to a neighbour; qnas instead only ever
+    offers values from this list.
+    """
+    total = n_in * n_out
+    out = []
+    for r in range(1, total + 1):
+        if total % r:
+            continue
+        if r < n_in:
+            if -(-total // r) % n_out:
+                continue
+        elif r % n_in:
+            continue
+        out.append(r)
+    return tuple(out)

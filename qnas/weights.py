@@ -1,0 +1,90 @@
+"""Trained, quantized weights as plain NumPy: what estimators and RTL generators read.
+
+Held apart from any Keras object so that ``estimators`` (which never imports TensorFlow)
+and ``hls_backend`` see exactly the values the trained network uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from .spec import ModelSpec, Quantizer
+
+
+@dataclass(frozen=True)
+class LayerWeights:
+    """Kernel ``(n_in, n_out)`` and bias ``(n_out,)``, already quantized, as floats."""
+
+    kernel: np.ndarray
+    bias: np.ndarray
+
+
+class ModelWeights(Sequence[LayerWeights]):
+    """One :class:`LayerWeights` per layer of a :class:`ModelSpec`, checked against it."""
+
+    def __init__(self, layers: Sequence[LayerWeights]):
+        self._layers = tuple(layers)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._layers[index]
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def __iter__(self) -> Iterator[LayerWeights]:
+        return iter(self._layers)
+
+    def check(self, spec: ModelSpec) -> None:
+        """Raise ValueError naming the layer whose shape or values do not fit the spec."""
+        if len(self) != len(spec.layers):
+            raise ValueError(f"weights have {len(self)} layers, spec has {len(spec.layers)}")
+        for lw, (layer, n_in, _) in zip(self, spec.layer_inputs()):
+            if lw.kernel.shape != (n_in, layer.units):
+                raise ValueError(f"{layer.name}: kernel shape {lw.kernel.shape} != ({n_in}, {layer.units})")
+            if lw.bias.shape != (layer.units,):
+                raise ValueError(f"{layer.name}: bias shape {lw.bias.shape} != ({layer.units},)")
+            for what, arr, q in (("kernel", lw.kernel, layer.weight), ("bias", lw.bias, layer.bias)):
+                if not np.all(np.isfinite(arr)):
+                    raise ValueError(f"{layer.name}.{what} holds NaN or inf")
+                bad = ~is_representable(arr, q)
+                if bad.any():
+                    raise ValueError(f"{layer.name}.{what}: {int(bad.sum())} values are not "
+                                     f"representable in {q.label} (e.g. {arr[bad].flat[0]!r})")
+
+    def save(self, path: str | Path) -> None:
+        arrays = {}
+        for i, lw in enumerate(self):
+            arrays[f"kernel_{i}"] = lw.kernel
+            arrays[f"bias_{i}"] = lw.bias
+        np.savez(path, **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ModelWeights":
+        with np.load(path) as data:
+            n = len([k for k in data.files if k.startswith("kernel_")])
+            return cls([LayerWeights(data[f"kernel_{i}"], data[f"bias_{i}"]) for i in range(n)])
+
+
+def is_representable(values: np.ndarray, q: Quantizer) -> np.ndarray:
+    """Element-wise: is each value exactly a point of the quantizer's grid and range?"""
+    values = np.asarray(values, dtype=np.float64)
+    if q.kind == "ternary":
+        return np.isin(values, (-1.0, 0.0, 1.0))
+    if q.kind == "binary":
+        return np.isin(values, (-1.0, 1.0))
+    scaled = values / q.step
+    on_grid = scaled == np.round(scaled)
+    return on_grid & (values >= q.min_value) & (values <= q.max_value)
+
+
+def to_integers(values: np.ndarray, q: Quantizer) -> np.ndarray:
+    """Integer mantissas (value / step) of quantized values, as int64."""
+    scaled = np.asarray(values, dtype=np.float64) / q.step
+    ints = np.round(scaled)
+    if not np.array_equal(ints, scaled):
+        raise ValueError(f"values are not on the {q.label} grid")
+    return ints.astype(np.int64)
