@@ -1,0 +1,59 @@
+"""Where a study lives on disk, and the errors a disk can give, turned into one clear message."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+from qnas.errors import FatalError
+
+_SQLITE = "sqlite:///"
+
+
+def default_storage(run_dir: Path) -> str:
+    return f"{_SQLITE}{run_dir.resolve() / 'study.db'}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URL (None for other backends or in-memory)."""
+    if not url.startswith(_SQLITE):
+        return None
+    path = url[len(_SQLITE):].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def ensure_dir(path: Path, what: str, fix: str) -> Path:
+    """Create ``path`` (and parents) or stop with a message naming it and the fix."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FatalError(f"cannot create the {what} {path}: {exc.strerror}; {fix}") from None
+    if not os.access(path, os.W_OK):
+        raise FatalError(f"the {what} {path} is not writable; {fix}")
+    return path
+
+
+def check_storage_writable(url: str) -> None:
+    """For SQLite, make the database's folder exist and be writable before Optuna touches it."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    fix = "pass --storage sqlite:///<a writable path>.db (or --out <writable dir>)"
+    ensure_dir(path.parent if str(path.parent) else Path("."), "storage directory", fix)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise FatalError(f"the study storage {path} is read-only; {fix}")
+
+
+def disk_error(exc: BaseException, what: str) -> FatalError | None:
+    """A FatalError for a full/read-only disk behind ``exc`` (OSError or a storage error)."""
+    text = str(exc).lower()
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "disk is full" in text \
+            or "no space left" in text:
+        return FatalError(f"the disk is full while writing {what}; free some space, then continue "
+                          "the study with --resume (completed trials are kept)")
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) \
+            or "readonly database" in text or "read-only" in text:
+        return FatalError(f"cannot write {what}: {exc}; make it writable or choose another --out/--storage, "
+                          "then continue with --resume")
+    return None

@@ -1,0 +1,281 @@
+"""The study driver: a multi-objective Optuna study over a search space, under an FPGA budget.
+
+Trials are driven with Optuna's ask/tell so that every outcome is decided here, by the
+exception the trial raised (see :mod:`nas._trial`), and so that Ctrl-C can mark the running
+trial failed before the process exits. The study is an ordinary Optuna study in ordinary
+storage (SQLite by default), so ``optuna-dashboard`` opens it and ``--resume`` continues it:
+trial numbers continue, a trial left RUNNING by a crash is marked FAIL, and a candidate cut
+short by Ctrl-C is queued again so that no candidate is lost.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from qnas.errors import ConfigError, FatalError, InfeasibleCandidate, QnasError
+
+from ._progress import Progress, best_feasible_label
+from ._storage import check_storage_writable, default_storage, disk_error, ensure_dir
+from ._trial import QKerasTrainer, Trainer, TrialRunner, completed_by_fingerprint
+from .config import StudyConfig
+from .constraints import BudgetRejection, estimate_summary
+from .datasets import load_dataset
+from .results_table import build_table, format_pareto, write_table
+
+__all__ = ["ImpossibleBudget", "StudyInterrupted", "StudyResult", "make_sampler", "run_study"]
+
+#: stop after this many trials in a row fail (a broken setup, not an unlucky candidate)
+MAX_CONSECUTIVE_FAILURES = 5
+
+
+class StudyInterrupted(QnasError):
+    """Ctrl-C: the running trial was marked failed; ``resume_command`` continues the study."""
+
+    def __init__(self, message: str, resume_command: str):
+        super().__init__(message)
+        self.resume_command = resume_command
+
+
+class ImpossibleBudget(FatalError):
+    """The estimator rejected every recent candidate: no candidate of the space fits."""
+
+
+@dataclass
+class StudyResult:
+    study_name: str
+    storage: str
+    run_dir: Path
+    table: pd.DataFrame
+    pareto: list[int]
+    n_run: int
+    seconds: float
+    csv_path: Path
+    parquet_path: Path
+
+
+def make_sampler(config: StudyConfig, seed: int):
+    import optuna
+    s = config.sampler
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if s.name == "nsga2":
+            return optuna.samplers.NSGAIISampler(population_size=s.population_size, seed=seed)
+        if s.name in ("tpe", "motpe"):
+            # multivariate+group models the conditional per-layer parameters jointly
+            return optuna.samplers.TPESampler(n_startup_trials=s.n_startup_trials, seed=seed,
+                                              multivariate=True, group=True)
+        return optuna.samplers.RandomSampler(seed=seed)
+
+
+def _storage_failure(exc: Exception, url: str) -> FatalError:
+    return disk_error(exc, f"the study storage {url}") or FatalError(
+        f"cannot open the study storage {url}: {type(exc).__name__}: {str(exc).splitlines()[0]}; "
+        "check the URL, or pass --storage sqlite:///<writable path>.db")
+
+
+def _open_study(config: StudyConfig, url: str, resume: bool, seed: int, echo: Callable[[str], None]):
+    import optuna
+    try:
+        summaries = {s.study_name: s for s in optuna.get_all_study_summaries(url, include_best_trial=False)}
+    except Exception as exc:  # SQLAlchemy/driver errors have no common base worth importing
+        raise _storage_failure(exc, url) from exc
+    existing = summaries.get(config.name)
+    n_existing = existing.n_trials if existing else 0
+    if n_existing and not resume:
+        raise FatalError(f"study {config.name!r} already has {n_existing} trials in {url}; continue it "
+                         "with --resume, or start afresh with another --out (or --storage)")
+    if resume and existing is None:
+        echo(f"qnas run: nothing to resume: no study {config.name!r} in {url}; starting a new one")
+    # A resumed sampler gets a fresh seed derived from the trial count, so it does not replay
+    # (and duplicate) the candidates drawn before the interruption; reruns stay reproducible.
+    sampler = make_sampler(config, seed + n_existing)
+    try:
+        study = optuna.create_study(study_name=config.name, storage=url, directions=config.directions,
+                                    sampler=sampler, load_if_exists=True)
+    except Exception as exc:
+        raise _storage_failure(exc, url) from exc
+    metrics = [o.metric for o in config.objectives]
+    stored = study.user_attrs.get("objectives")
+    if stored is None:
+        study.set_user_attr("objectives", metrics)
+        study.set_user_attr("directions", config.directions)
+    elif stored != metrics or [d.name.lower() for d in study.directions] != config.directions:
+        raise FatalError(f"study {config.name!r} in {url} optimises {stored}, but the study file declares "
+                         f"{metrics} ({config.directions}); use another --out/--storage or restore the objectives")
+    return study
+
+
+def _recover(study, echo: Callable[[str], None]) -> None:
+    """Mark trials left RUNNING as failed; queue candidates cut short by Ctrl-C again."""
+    import optuna
+    from optuna.trial import TrialState
+    trials = study.get_trials(deepcopy=False)
+    for t in trials:
+        if t.state == TrialState.RUNNING:
+            live = optuna.trial.Trial(study, t._trial_id)
+            live.set_user_attr("reason", "was running when the previous run stopped; marked failed on resume")
+            live.set_user_attr("interrupted", True)
+            study.tell(t.number, state=TrialState.FAIL)
+            echo(f"qnas run: trial {t.number} was left running by the previous run; marked failed")
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get("retry_of") for t in trials}
+    for t in trials:
+        if t.state == TrialState.FAIL and t.user_attrs.get("interrupted") and t.number not in retried:
+            study.enqueue_trial(t.params, user_attrs={"retry_of": t.number})
+            echo(f"qnas run: queued the candidate of interrupted trial {t.number} again")
+
+
+def _counts_toward_total(trial) -> bool:
+    return trial.state.is_finished() and not trial.user_attrs.get("interrupted")
+
+
+def _impossible_budget_message(config: StudyConfig, n: int, keys: Counter, producer: str) -> str:
+    b = config.budget
+    limits = {"lut": f"max_lut={b.max_lut:g}", "ff": f"max_ff={b.max_ff:g}", "dsp": f"max_dsp={b.max_dsp:g}",
+              "bram": f"max_bram={b.max_bram:g}", "latency_ns": f"max_latency_ns={b.max_latency_ns}",
+              "ii": f"max_ii={b.max_ii}"}
+    named = ", ".join(f"budget.{limits[k]} ({c}/{n})" for k, c in keys.most_common())
+    return (f"the budget looks impossible: the last {n} candidates were all rejected before training "
+            f"by the estimator ({producer}) on {b.part.name} at {b.clock_ns:g} ns. Violated: "
+            f"{named or 'no valid reuse factor / unrealisable candidate'}. Relax those budget limits or "
+            "narrow search_space to smaller candidates (fewer/narrower layers, fewer bits, larger reuse).")
+
+
+def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str | None = None,
+              resume: bool = False, out: str | Path | None = None, seed: int | None = None,
+              trainer: Trainer | None = None, progress: bool = True,
+              echo: Callable[[str], None] = print) -> StudyResult:
+    """Run (or continue) the study until it holds ``n_trials`` finished trials.
+
+    ``n_trials`` counts every finished trial, rejected ones included, except trials that
+    were interrupted (their candidate is run again). ``trainer`` defaults to QKeras
+    training (:mod:`nas.training`); tests pass a cheap one to exercise the driver.
+    """
+    import optuna
+    from optuna.trial import TrialState
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    started = time.perf_counter()
+    seed = config.seed if seed is None else seed
+    n_total = n_trials if n_trials is not None else config.n_trials
+    if n_total < 1:
+        raise ConfigError("n_trials", f"must be at least 1; got {n_total}")
+    run_dir = ensure_dir(Path(out or config.out or Path("runs") / config.name), "run directory",
+                         "pass --out <a writable directory>")
+    url = storage or config.storage or default_storage(run_dir)
+    check_storage_writable(url)
+    sampler_seed = config.sampler.seed if config.sampler.seed is not None else seed
+    study = _open_study(config, url, resume, sampler_seed, echo)
+    if resume:
+        _recover(study, echo)
+    dataset = load_dataset(config.dataset.name, config.dataset.options, seed)
+    space = config.search_space
+    if dataset.task != space.task:
+        raise ConfigError("search_space.family", f"family {space.family!r} builds {space.task} models, but "
+                          f"dataset {dataset.name!r} is an {dataset.task} dataset; choose a matching family")
+    runner = TrialRunner(config, dataset, trainer or QKerasTrainer(config.training, seed), run_dir,
+                         completed_by_fingerprint(study.get_trials(deepcopy=False)))
+    done = sum(_counts_toward_total(t) for t in study.get_trials(deepcopy=False))
+    resume_command = " ".join(
+        ["qnas run", str(config.source or "<study.yaml>"), "--resume"]
+        + ([f"--out {out}"] if out else []) + ([f"--storage {storage}"] if storage else [])
+        + ([f"--trials {n_trials}"] if n_trials is not None else []))
+
+    def write() -> pd.DataFrame:
+        table = build_table(study.get_trials(deepcopy=False), config.objectives)
+        try:
+            write_table(table, run_dir)
+        except OSError as exc:
+            raise (disk_error(exc, f"the results table in {run_dir}") or exc) from exc
+        return table
+
+    echo(f"qnas run: study {config.name!r}: {done}/{n_total} trials done; storage {url}")
+    echo(f"qnas run: {space.describe()}; dataset {dataset.name} ({dataset.n_features} features); "
+         f"budget {config.budget.part.name} @ {config.budget.clock_ns:g} ns")
+    bar = Progress(n_total, min(done, n_total), config.name, disable=not progress)
+    n_run, rejections, failures = 0, 0, 0
+    rejected_keys: Counter = Counter()
+    producer = ""
+    pending = None
+    try:
+        while done + n_run < n_total:
+            pending = trial = study.ask()
+            try:
+                values = runner.run(trial)
+            except BudgetRejection as exc:
+                trial.set_user_attr("reason", exc.reason)
+                trial.set_user_attr("rejected_by", "estimator")
+                trial.set_user_attr("estimate", estimate_summary(exc.estimate, "pre-training"))
+                study.tell(trial, state=TrialState.PRUNED)
+                rejections += 1
+                rejected_keys.update(exc.violated)
+                producer = exc.estimate.producer
+            except InfeasibleCandidate as exc:
+                trial.set_user_attr("reason", exc.reason)
+                trial.set_user_attr("rejected_by", "infeasible")
+                study.tell(trial, state=TrialState.PRUNED)
+                rejections += 1
+            except Exception as exc:  # CandidateFailed, or a bug/TF error: fail it and go on
+                trial.set_user_attr("reason", f"{type(exc).__name__}: {exc}")
+                trial.set_user_attr("traceback", traceback.format_exc())
+                study.tell(trial, state=TrialState.FAIL)
+                if isinstance(exc, FatalError):
+                    raise
+                failures += 1
+                rejections = 0
+                last_error = f"{type(exc).__name__}: {exc}"
+            else:
+                study.tell(trial, values)
+                rejections = failures = 0
+            pending = None
+            n_run += 1
+            write()
+            trials = study.get_trials(deepcopy=False)
+            counts = Counter(t.state.name.lower() for t in trials if t.state.is_finished())
+            bar.update(best_feasible_label(trials, config.objectives),
+                       {"done": counts.get("complete", 0), "rejected": counts.get("pruned", 0),
+                        "failed": counts.get("fail", 0)})
+            if rejections >= config.max_consecutive_rejections:
+                raise ImpossibleBudget(_impossible_budget_message(config, rejections, rejected_keys,
+                                                                  producer or "estimator"))
+            if failures >= MAX_CONSECUTIVE_FAILURES:
+                raise FatalError(f"{failures} trials in a row failed; the last with {last_error}. "
+                                 f"See the 'reason' column of {run_dir / 'results.csv'} and the trial "
+                                 "tracebacks (user attribute 'traceback') for the cause")
+    except KeyboardInterrupt:
+        if pending is not None:
+            pending.set_user_attr("reason", "interrupted by the user (Ctrl-C)")
+            pending.set_user_attr("interrupted", True)
+            study.tell(pending, state=TrialState.FAIL, skip_if_finished=True)
+        bar.close()
+        write()
+        kept = sum(_counts_toward_total(t) for t in study.get_trials(deepcopy=False))
+        raise StudyInterrupted(f"interrupted: {kept}/{n_total} trials are kept in {url}"
+                               + (f"; trial {pending.number} was marked failed and will run again"
+                                  if pending is not None else "")
+                               + f". Continue with: {resume_command}", resume_command) from None
+    except Exception as exc:
+        bar.close()
+        write()
+        fatal = disk_error(exc, f"the study storage {url}")
+        if fatal is not None and not isinstance(exc, QnasError):
+            raise fatal from exc
+        raise
+    bar.close()
+    table = write()
+    pareto = sorted(t.number for t in study.best_trials)
+    seconds = time.perf_counter() - started
+    echo(f"\nPareto set ({len(pareto)} feasible trials, objectives "
+         f"{', '.join(f'{o.metric} ({o.direction})' for o in config.objectives)} on the validation split):")
+    echo(format_pareto(table, pareto, config.objectives))
+    echo(f"\nqnas run: {n_run} trials in {seconds:.0f} s; results in {run_dir / 'results.csv'} "
+         f"(and .parquet); study {config.name!r} in {url}")
+    return StudyResult(config.name, url, run_dir, table, pareto, n_run, seconds,
+                       run_dir / "results.csv", run_dir / "results.parquet")
