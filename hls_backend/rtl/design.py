@@ -1,0 +1,231 @@
+"""Generate pipelined Verilog for a qnas MLP with da4ml, and describe what was generated.
+
+The :class:`RTLDesign` is what every later step reads (Verilator simulation, Yosys
+synthesis, nextpnr place-and-route, the firmware bundle): the top module, the Verilog
+files, the pipeline latency and the integer format of each port. It round-trips through
+``design.json`` in the output directory so a bundle can be re-simulated or
+re-synthesised without re-running generation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from qnas.errors import UnsupportedSpec
+from qnas.spec import ModelSpec
+from qnas.weights import ModelWeights
+
+from .tracer import check_supported, trace_network, zero_fraction
+
+__all__ = ["PortFormat", "RTLDesign", "generate_rtl", "latency_cutoff_for", "DESIGN_FILE"]
+
+DESIGN_FILE = "design.json"
+
+#: da4ml's unit-delay model counts one adder as one latency unit; its own default is a
+#: cutoff of 5 units for a 5 ns clock, i.e. about one adder (LUT + carry chain + routing)
+#: per ns on UltraScale+. Overridable per call.
+DEFAULT_ADDERS_PER_NS = 1.0
+
+
+@dataclass(frozen=True)
+class PortFormat:
+    """A port carrying ``n`` equally wide fixed-point numbers, element 0 in the low bits.
+
+    Element ``j`` occupies bits ``[j*bits, (j+1)*bits)`` and its value is the integer in
+    those bits (two's complement when ``signed``) times ``2**-fractional``.
+    """
+
+    n: int
+    bits: int
+    fractional: int
+    signed: bool
+
+    @property
+    def width(self) -> int:
+        return self.n * self.bits
+
+    def encode(self, values: np.ndarray) -> list[int]:
+        """Pack rows of values into one integer per row (raises if a value is off-grid)."""
+        values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+        if values.shape[1] != self.n:
+            raise ValueError(f"expected {self.n} values per row, got {values.shape[1]}")
+        scaled = values * 2.0 ** self.fractional
+        codes = np.round(scaled)
+        if not np.array_equal(codes, scaled):
+            raise ValueError(f"values are not on the port's grid (step 2**-{self.fractional})")
+        lo, hi = (-(1 << (self.bits - 1)), (1 << (self.bits - 1)) - 1) if self.signed else (0, (1 << self.bits) - 1)
+        if codes.min(initial=0) < lo or codes.max(initial=0) > hi:
+            raise ValueError(f"values do not fit {self.bits}-bit {'signed' if self.signed else 'unsigned'} codes")
+        mask = (1 << self.bits) - 1
+        words = []
+        for row in codes.astype(np.int64):
+            word = 0
+            for j, c in enumerate(row.tolist()):
+                word |= (int(c) & mask) << (j * self.bits)
+            words.append(word)
+        return words
+
+    def decode_codes(self, words: list[int]) -> np.ndarray:
+        """Integer codes (n_rows, n) from packed words."""
+        mask = (1 << self.bits) - 1
+        out = np.empty((len(words), self.n), dtype=np.int64)
+        for r, word in enumerate(words):
+            for j in range(self.n):
+                c = (word >> (j * self.bits)) & mask
+                if self.signed and c >> (self.bits - 1):
+                    c -= 1 << self.bits
+                out[r, j] = c
+        return out
+
+    def decode(self, words: list[int]) -> np.ndarray:
+        return self.decode_codes(words).astype(np.float64) * 2.0 ** -self.fractional
+
+
+@dataclass(frozen=True)
+class RTLDesign:
+    """A generated design: where it is, what it does per clock, what it costs per da4ml."""
+
+    top: str
+    out_dir: str
+    verilog_files: tuple[str, ...]
+    latency_cycles: int
+    n_stages: int
+    clock_ns: float
+    latency_cutoff: float
+    input_format: PortFormat
+    output_format: PortFormat
+    da4ml_cost: float
+    register_bits: int
+    generation_s: float
+    spec_fingerprint: str
+    spec: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def model_spec(self) -> ModelSpec:
+        return ModelSpec.from_dict(self.spec)
+
+    @property
+    def files(self) -> list[Path]:
+        return [Path(self.out_dir) / f for f in self.verilog_files]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["verilog_files"] = list(self.verilog_files)
+        data["notes"] = list(self.notes)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RTLDesign":
+        data = dict(data)
+        data["input_format"] = PortFormat(**data["input_format"])
+        data["output_format"] = PortFormat(**data["output_format"])
+        data["verilog_files"] = tuple(data["verilog_files"])
+        data["notes"] = tuple(data.get("notes", ()))
+        return cls(**data)
+
+    def save(self) -> Path:
+        path = Path(self.out_dir) / DESIGN_FILE
+        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True))
+        return path
+
+    @classmethod
+    def load(cls, out_dir: str | Path) -> "RTLDesign":
+        path = Path(out_dir) / DESIGN_FILE
+        data = json.loads(path.read_text())
+        data["out_dir"] = str(Path(out_dir).resolve())  # the bundle may have moved
+        return cls.from_dict(data)
+
+
+def latency_cutoff_for(clock_ns: float, adders_per_ns: float = DEFAULT_ADDERS_PER_NS) -> float:
+    """Adder levels per pipeline stage for a target clock (at least one adder per stage)."""
+    if not clock_ns > 0:
+        raise ValueError(f"clock_ns must be positive; got {clock_ns!r}")
+    return float(max(1, math.floor(clock_ns * adders_per_ns)))
+
+
+def generate_rtl(spec: ModelSpec, weights: ModelWeights, out_dir: str | Path, *, clock_ns: float = 5.0,
+                 latency_cutoff: float | None = None, adders_per_ns: float = DEFAULT_ADDERS_PER_NS,
+                 name: str = "qnas_mlp", hard_dc: int = 2) -> RTLDesign:
+    """Trace the network and write pipelined Verilog to ``out_dir``.
+
+    The design is fully unrolled with initiation interval 1 (every ``reuse_factor`` must be
+    1, else :class:`UnsupportedSpec`). The pipeline is cut every ``latency_cutoff`` adder
+    levels (default from ``clock_ns``). ``hard_dc`` is da4ml's adder-depth constraint for
+    its CMVM solver (-1 = no constraint; 2 = its default trade-off of depth for area).
+    """
+    from qnas._imports import require
+
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError(f"name must be a Verilog identifier; got {name!r}")
+    check_supported(spec, weights)
+    codegen = require("da4ml.codegen", "hls")
+    trace = require("da4ml.trace", "hls")
+    cutoff = float(latency_cutoff) if latency_cutoff is not None else latency_cutoff_for(clock_ns, adders_per_ns)
+    if cutoff < 1:
+        raise ValueError(f"latency_cutoff must be >= 1 adder level; got {cutoff}")
+
+    start = time.perf_counter()
+    inp, out = trace_network(spec, weights, latency_cutoff=cutoff, solver_options={"hard_dc": hard_dc})
+    comb = trace.comb_trace(inp, out, keep_dead_inputs=True)
+    pipe = trace.to_pipeline(comb, cutoff, verbose=False)
+    out_path = Path(out_dir).resolve()
+    out_path.mkdir(parents=True, exist_ok=True)
+    model = codegen.RTLModel(pipe, name, out_path, flavor="verilog", latency_cutoff=cutoff,
+                             clock_period=clock_ns, print_latency=False)
+    model.write({"qnas_spec": spec.to_dict()})
+    weights.save(out_path / "weights.npz")  # lets simulation compute the reference later
+    generation_s = time.perf_counter() - start
+
+    in_fmt = _uniform_format(pipe.inp_qint)
+    out_fmt = _uniform_format(pipe.out_qint)
+    n_stages = len(pipe.solutions)
+    files = sorted(str(p.relative_to(out_path)) for p in (out_path / "src").rglob("*.v"))
+    notes = [
+        "fully unrolled da4ml distributed arithmetic, II=1, no DSPs by construction",
+        f"{n_stages} combinational stages between {n_stages + 1} register ranks "
+        "(da4ml registers the input and every stage output)",
+        f"kernel zero fraction {zero_fraction(weights):.3f}",
+    ]
+    design = RTLDesign(
+        top=f"{name}_wrapper",
+        out_dir=str(out_path),
+        verilog_files=tuple(files),
+        latency_cycles=n_stages + 1,
+        n_stages=n_stages,
+        clock_ns=float(clock_ns),
+        latency_cutoff=cutoff,
+        input_format=in_fmt,
+        output_format=out_fmt,
+        da4ml_cost=float(comb.cost),
+        register_bits=int(pipe.reg_bits),
+        generation_s=generation_s,
+        spec_fingerprint=spec.fingerprint(),
+        spec=spec.to_dict(),
+        notes=tuple(notes),
+    )
+    design.save()
+    return design
+
+
+def _uniform_format(qints) -> PortFormat:
+    """The wrapper's uniform per-element format (mirrors da4ml's io wrapper layout)."""
+    from da4ml.types import minimal_kif
+
+    kifs = [minimal_kif(q) for q in qints]
+    ks = [int(k) for k, _, _ in kifs]
+    max_int = max(int(i) for _, i, _ in kifs) + max(ks)
+    max_frac = max(int(f) for _, _, f in kifs)
+    bits = max_int + max_frac
+    if bits <= 0:
+        raise UnsupportedSpec("the traced network has constant outputs only (all-zero kernels); "
+                              "there is no logic to generate")
+    return PortFormat(n=len(kifs), bits=bits, fractional=max_frac, signed=bool(max(ks)))
