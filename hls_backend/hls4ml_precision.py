@@ -1,0 +1,131 @@
+"""hls4ml precisions derived from a ModelSpec, so that C simulation equals QKeras bit for bit.
+
+hls4ml's own defaults (``fixed<16,6>``) or its ``auto`` inference are not something qnas can
+promise bit-exactness on for every quantizer it searches. The accumulator of a dense layer is
+the one place where precision can be lost, so it is computed here from the spec alone: the
+integer mantissa range of ``sum_i x_i * w_i + b`` over all inputs and weights the formats
+allow, at the finest fractional resolution of a product or the bias. Any value this type
+cannot hold cannot occur, and nothing is rounded before the activation quantizer (or, for
+the linear output layer, ever).
+
+No hls4ml import here: the plan is pure arithmetic on the spec and is tested as such.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qnas.spec import DenseLayerSpec, ModelSpec, Quantizer
+
+
+@dataclass(frozen=True)
+class FixedType:
+    """``ap_fixed<width, integer>`` (``integer`` counts the sign bit, as in HLS)."""
+
+    width: int
+    integer: int
+    signed: bool = True
+    rounding: str = ""  # "" = hls4ml default (truncate), else e.g. "RND_CONV"
+    saturation: str = ""  # "" = wrap, else e.g. "SAT"
+
+    @property
+    def fractional(self) -> int:
+        return self.width - self.integer
+
+    def hls4ml_string(self) -> str:
+        """Precision string in hls4ml's backend-neutral syntax (``fixed<W,I,RND_CONV,SAT>``)."""
+        base = "fixed" if self.signed else "ufixed"
+        args = [str(self.width), str(self.integer)]
+        if self.rounding or self.saturation:
+            args += [self.rounding or "TRN", self.saturation or "WRAP"]
+        return f"{base}<{','.join(args)}>"
+
+
+def _mantissa_range(q: Quantizer) -> tuple[int, int, int]:
+    """(min, max, fractional bits) of the integer mantissa of a quantizer's values."""
+    if q.kind in ("ternary", "binary"):
+        return -1, 1, 0
+    if q.signed:
+        return -(2 ** (q.bits - 1)), 2 ** (q.bits - 1) - 1, q.fractional
+    return 0, 2 ** q.bits - 1, q.fractional
+
+
+def _signed_width(lo: int, hi: int) -> int:
+    """Smallest two's-complement width holding every integer in [lo, hi]."""
+    width = 1
+    while lo < -(2 ** (width - 1)) or hi > 2 ** (width - 1) - 1:
+        width += 1
+    return width
+
+
+def quantizer_type(q: Quantizer, *, rounding: str = "", saturation: str = "") -> FixedType:
+    """The fixed-point type holding exactly the values of a fixed-point quantizer."""
+    if q.kind != "fixed":
+        raise ValueError(f"{q.label} is not a fixed-point format")
+    if q.signed:
+        return FixedType(q.bits, q.integer + 1, True, rounding, saturation)
+    return FixedType(q.bits, q.integer, False, rounding, saturation)
+
+
+def _accumulator_range(n_in: int, x: tuple[int, int, int], layer: DenseLayerSpec) -> tuple[int, int, int]:
+    """(min, max, fractional bits) of the mantissa of ``x @ W + b`` over every allowed x, W, b."""
+    x_lo, x_hi, f_x = x
+    w_lo, w_hi, f_w = _mantissa_range(layer.weight)
+    b_lo, b_hi, f_b = _mantissa_range(layer.bias)
+    frac = max(f_x + f_w, f_b)
+    corners = (x_lo * w_lo, x_lo * w_hi, x_hi * w_lo, x_hi * w_hi)
+    p_scale, b_scale = 2 ** (frac - f_x - f_w), 2 ** (frac - f_b)
+    lo = n_in * min(corners) * p_scale + b_lo * b_scale
+    hi = n_in * max(corners) * p_scale + b_hi * b_scale
+    return lo, hi, frac
+
+
+def exact_accumulators(spec: ModelSpec) -> tuple[FixedType, ...]:
+    """Per layer, the narrowest signed type that holds ``x @ W + b`` exactly for any allowed x, W, b.
+
+    A layer without an activation hands its unrounded accumulator to the next layer, so that
+    layer's input range is the accumulator's, not a quantizer's.
+    """
+    out = []
+    x_range = _mantissa_range(spec.input_quantizer)
+    for layer, n_in, _ in spec.layer_inputs():
+        lo, hi, frac = _accumulator_range(n_in, x_range, layer)
+        width = _signed_width(lo, hi)
+        out.append(FixedType(width, width - frac, True))
+        x_range = _mantissa_range(layer.activation) if layer.activation is not None else (lo, hi, frac)
+    return tuple(out)
+
+
+def activation_type(q: Quantizer) -> FixedType:
+    """QKeras' ``quantized_relu`` rounds half to even and clips: hls4ml's RND_CONV + SAT."""
+    return quantizer_type(q, rounding="RND_CONV", saturation="SAT")
+
+
+def plan_precisions(spec: ModelSpec, *, input_layer: str = "input",
+                    input_quantizer_layer: str = "input_q") -> dict[str, dict[str, str]]:
+    """Per hls4ml layer name, the precisions to set (hls4ml ``LayerName`` config syntax).
+
+    Names follow the QKeras model built by ``nas.qkeras_model``: the input, its quantizing
+    ``QActivation`` (``input_q``), each ``QDense`` under its spec name, the linear activation
+    hls4ml attaches to it (``<name>_linear``) and the ReLU quantizer ``<name>_act``.
+    Weight and bias formats are the spec's; ternary/binary weights keep hls4ml's own
+    encodings (it multiplies them with sign logic, not multipliers).
+    """
+    in_type = quantizer_type(spec.input_quantizer).hls4ml_string()
+    plan: dict[str, dict[str, str]] = {
+        input_layer: {"result": in_type},
+        input_quantizer_layer: {
+            "result": quantizer_type(spec.input_quantizer, rounding="RND_CONV", saturation="SAT").hls4ml_string()},
+    }
+    for layer, acc_type in zip(spec.layers, exact_accumulators(spec)):
+        acc = acc_type.hls4ml_string()
+        dense = {"accum": acc, "result": acc}
+        if layer.weight.kind == "fixed":
+            dense["weight"] = quantizer_type(layer.weight).hls4ml_string()
+        if layer.bias.kind == "fixed":
+            dense["bias"] = quantizer_type(layer.bias).hls4ml_string()
+        plan[layer.name] = dense
+        plan[f"{layer.name}_linear"] = {"result": acc}
+        if layer.activation is not None:
+            plan[f"{layer.name}_act"] = {"result": activation_type(layer.activation).hls4ml_string()}
+    return plan
