@@ -105,7 +105,10 @@ def configure_tensorflow() -> None:
     if _TF_CONFIGURED:
         return
     tf = _imports.tensorflow()
-    threads = int(os.environ.get("QNAS_TF_THREADS", min(2, os.cpu_count() or 1)))
+    raw = os.environ.get("QNAS_TF_THREADS", str(min(2, os.cpu_count() or 1)))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError("QNAS_TF_THREADS", f"must be a positive integer; got {raw!r}")
+    threads = int(raw)
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -178,7 +181,9 @@ def train_candidate(spec: ModelSpec, dataset: Dataset, config: TrainingConfig | 
     validation loss and restores the best epoch's weights. Extra Keras ``callbacks`` (e.g.
     Optuna pruning) run after ours; exceptions they raise propagate unchanged.
 
-    Raises CandidateFailed when the loss becomes NaN/inf (diverged training).
+    Raises CandidateFailed when the training or validation loss becomes NaN/inf (diverged
+    training), UnsupportedSpec (an InfeasibleCandidate) when QKeras cannot realise the spec,
+    ConfigError when spec and dataset disagree on inputs, outputs or task.
     """
     config = config or TrainingConfig()
     _check_compatible(spec, dataset)
@@ -214,10 +219,14 @@ def train_candidate(spec: ModelSpec, dataset: Dataset, config: TrainingConfig | 
     history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
 
     losses = history.get("loss", [])
-    if not losses or not all(math.isfinite(v) for v in losses):
-        epoch = next((i for i, v in enumerate(losses) if not math.isfinite(v)), len(losses))
+    if not losses:
+        raise CandidateFailed(f"training of {spec.architecture} completed no epoch")
+    for key in ("loss", "val_loss"):
+        bad = next((i for i, v in enumerate(history.get(key, [])) if not math.isfinite(v)), None)
+        if bad is None:
+            continue
         raise CandidateFailed(
-            f"training diverged: the loss became NaN/inf in epoch {epoch + 1} "
+            f"training diverged: {key} became NaN/inf in epoch {bad + 1} "
             f"({spec.architecture}, learning_rate={config.learning_rate}); lower "
             "training.learning_rate or check the inputs for NaN/inf and extreme scales")
 

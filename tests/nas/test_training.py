@@ -205,3 +205,12 @@ def test_l1_sized_6bit_model_reaches_good_accuracy(data):
     assert trained.stop_reason in ("early_stopping", "max_epochs")
     x = data.x_test.astype(np.float32)
     np.testing.assert_array_equal(reference_forward(spec, trained.weights, x), trained.model.predict(x, verbose=0))
+
+
+def test_nan_validation_data_also_fails(data):
+    x_val = data.x_val.copy()
+    x_val[0, 0] = np.inf
+    bad = Dataset("bad_val", "classification", data.x_train, data.y_train, x_val, data.y_val, data.x_test,
+                  data.y_test, data.feature_names, data.class_names)
+    with pytest.raises(CandidateFailed, match="val_loss"):
+        train_candidate(mlp((8,), Quantizer.fixed(6, 0)), bad, FAST)
