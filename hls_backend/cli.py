@@ -1,0 +1,127 @@
+"""``qnas export``, ``qnas synth`` and ``qnas verify``: from a finished study to proven firmware."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from qnas.errors import FatalError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export trained trials as firmware bundles (hls4ml + RTL + test vectors)",
+                       description="Export Pareto-optimal (or chosen) trials of a study as firmware bundles: "
+                                   "hls4ml project with a bit-exact C-simulation check, pipelined RTL with a "
+                                   "replaying testbench, test vectors and a checksummed manifest.")
+    p.add_argument("storage", help="the study: a run directory, a .db file or an Optuna storage URL")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--pareto", action="store_true", help="every Pareto-optimal feasible trial")
+    which.add_argument("--trial", type=int, action="append", metavar="N", help="trial number (repeatable)")
+    p.add_argument("--study", help="study name (needed when the storage holds several)")
+    p.add_argument("--out", default="firmware", help="output directory (default: firmware/)")
+    p.add_argument("--part", help="FPGA part (default: the study's budget part)")
+    p.add_argument("--clock-ns", type=float, help="target clock period (default: the study's)")
+    p.add_argument("--backend", choices=("Vitis", "Vivado"), default="Vitis", help="hls4ml backend")
+    p.add_argument("--vectors", type=int, default=1000, help="test vectors per bundle (default 1000)")
+    p.add_argument("--no-csim", action="store_true", help="skip the hls4ml C simulation")
+    p.add_argument("--no-rtl", action="store_true", help="skip RTL generation and simulation")
+    p.set_defaults(func=_export)
+
+    s = sub.add_parser("synth", help="synthesize a firmware bundle (open flow or vendor tools)",
+                       description="Synthesize a bundle and record the results beside the estimate: "
+                                   "--flow open runs Yosys synth_xilinx and nextpnr-ecp5 (no vendor tools); "
+                                   "--flow vitis/vivado runs hls4ml build() where those tools are installed.")
+    s.add_argument("bundles", nargs="+", help="bundle directories (firmware/trial_00042 ...)")
+    s.add_argument("--flow", choices=("open", "vitis", "vivado"), default="open")
+    s.add_argument("--no-ecp5", action="store_true", help="open flow: skip ECP5 place-and-route")
+    s.add_argument("--vsynth", action="store_true", help="vendor flow: also run Vivado logic synthesis")
+    s.add_argument("--timeout", type=float, default=3600, help="seconds per tool run (default 3600)")
+    s.set_defaults(func=_synth)
+
+    v = sub.add_parser("verify", help="check a bundle's checksums and replay its testbench",
+                       description="Check every file of a bundle against its manifest, then replay the "
+                                   "test vectors through the RTL testbench with Verilator.")
+    v.add_argument("bundles", nargs="+")
+    v.add_argument("--no-testbench", action="store_true", help="checksums only")
+    v.set_defaults(func=_verify)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from qnas.artifacts import TrialArtifacts
+
+    from .bundle import export_trial
+    from .study_access import open_finished_study
+
+    found = open_finished_study(args.storage, args.study)
+    numbers = found.pareto_numbers() if args.pareto else args.trial
+    if not numbers:
+        raise FatalError(f"study {found.name!r} has no feasible Pareto-optimal trial to export; "
+                         "run more trials or relax the budget")
+    part = args.part or found.part
+    clock_ns = args.clock_ns or found.clock_ns
+    print(f"qnas export: {len(numbers)} trial(s) of study {found.name!r} -> {args.out} (part {part}, {clock_ns} ns)")
+    failed = 0
+    for number in numbers:
+        artifacts = TrialArtifacts(found.artifacts_dir(number))
+        res = export_trial(artifacts, args.out, number, part=part, clock_ns=clock_ns, backend=args.backend,
+                           n_vectors=args.vectors, csim=not args.no_csim, rtl=not args.no_rtl,
+                           provenance={"study": found.name, "storage": found.url, "trial": number})
+        if res.ok:
+            parts = [f"trial {number}: {res.bundle}"]
+            if res.csim:
+                parts.append(f"C-sim bit-exact {res.csim['bitexact_rate']:.2%}, "
+                             f"argmax {res.csim['argmax_agreement']:.2%}")
+            if res.rtl_sim:
+                parts.append(f"RTL exact {res.rtl_sim['row_exact_rate']:.2%} of "
+                             f"{res.rtl_sim['vectors_checked']} vectors, {res.rtl_sim['design_latency_cycles']} cycles")
+            print("  " + "; ".join(parts))
+            found.record(number, "export", {"bundle": str(res.bundle), "csim": res.csim, "rtl_sim": res.rtl_sim})
+        else:
+            failed += 1
+            print(f"  trial {number}: EXPORT FAILED ({res.error.splitlines()[0]}); details in "
+                  f"{res.bundle / 'FAILED.json'}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from .bundle import synthesize_bundle
+    from .manifest import read_manifest
+    from .study_access import record_synthesis
+
+    for bundle in args.bundles:
+        results = synthesize_bundle(bundle, args.flow, ecp5=not args.no_ecp5, timeout_s=args.timeout,
+                                    vsynth=args.vsynth)
+        manifest = read_manifest(Path(bundle))
+        estimate = manifest["results"].get("estimate") or {}
+        print(f"{bundle}:")
+        print(f"  {'':14s} {'LUT':>9s} {'FF':>9s} {'DSP':>5s} {'cycles':>6s} {'ns':>8s}  producer")
+        rows: list[tuple[str, dict[str, Any]]] = [("estimate", estimate)]
+        rows += [(name, r.to_dict()) for name, r in results.items()]
+        for name, r in rows:
+            if not r:
+                continue
+            print(f"  {name:14s} {r['lut']:9.0f} {r['ff']:9.0f} {r['dsp']:5.0f} {r['latency_cycles']:6d} "
+                  f"{r['latency_ns']:8.1f}  {r['producer']}"
+                  + (f" (Fmax {r['fmax_mhz']:.0f} MHz)" if r.get("fmax_mhz") else ""))
+        record_synthesis(manifest, results)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .bundle import verify_bundle
+
+    bad = 0
+    for bundle in args.bundles:
+        result = verify_bundle(bundle, testbench=not args.no_testbench)
+        if result.ok:
+            tb = result.testbench
+            extra = f"; testbench {tb['checked']} vectors, 0 mismatches" if tb else ""
+            print(f"{bundle}: OK (all checksums match{extra})")
+        else:
+            bad += 1
+            print(f"{bundle}: FAILED", file=sys.stderr)
+            for problem in result.problems:
+                print(f"  - {problem}", file=sys.stderr)
+    return 1 if bad else 0
