@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
+from estimators.parts import DEFAULT_PART, get_part
 from qnas import _imports
 from qnas.errors import CandidateFailed, UnsupportedSpec
 from qnas.spec import ModelSpec
@@ -24,8 +25,7 @@ from .hls4ml_precision import plan_precisions
 
 BACKENDS: tuple[str, ...] = ("Vitis", "Vivado")
 IO_TYPES: tuple[str, ...] = ("io_parallel", "io_stream")
-DEFAULT_PART = "xcvu13p-flga2577-2-e"
-DEFAULT_CLOCK_NS = 5.0
+DEFAULT_CLOCK_NS = get_part(DEFAULT_PART).default_clock_ns
 PROJECT_NAME = "myproject"
 
 #: spec strategy -> hls4ml strategy name

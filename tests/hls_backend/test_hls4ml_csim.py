@@ -4,6 +4,7 @@ The lean default test converts and compiles one fixed-point model (g++ takes ~5 
 the full family x depth x reuse x strategy grid is marked slow.
 """
 
+import sys
 import time
 
 import numpy as np
@@ -21,12 +22,14 @@ from qnas.errors import UnsupportedSpec  # noqa: E402
 N_SAMPLES = 400
 
 
-def _convert_and_check(spec, tmp_path, backend="Vitis"):
+def _convert_and_check(spec, tmp_path, backend="Vitis", io_type="io_parallel"):
     model = model_with_weights(spec)
     x = quantized_inputs(spec, N_SAMPLES)
     y = model.predict(x, verbose=0)
+    keras_before = sys.modules.get("keras")
     start = time.monotonic()
-    hls_model = convert_to_hls(model, spec, tmp_path / "prj", backend=backend)
+    hls_model = convert_to_hls(model, spec, tmp_path / "prj", backend=backend, io_type=io_type)
+    assert sys.modules.get("keras") is keras_before  # the tf_keras swap is undone
     report = csim_check(hls_model, x, y)
     return hls_model, report, time.monotonic() - start, y
 
@@ -55,8 +58,10 @@ def test_unconvertible_layer_raises_unsupported_spec_with_hls4ml_message(tmp_pat
     spec = make_spec("fixed")
     model = model_with_weights(spec)
     scaled = keras.layers.Lambda(lambda t: 2.0 * t, name="scale")(model.output)
+    keras_before = sys.modules.get("keras")
     with pytest.raises(UnsupportedSpec, match="Unsupported layer type: Lambda"):
         convert_to_hls(keras.Model(model.input, scaled), spec, tmp_path / "prj")
+    assert sys.modules.get("keras") is keras_before  # restored after hls4ml raised, too
 
 
 def test_model_not_built_from_spec_is_refused(tmp_path):
@@ -102,4 +107,11 @@ def test_every_family_is_bitexact(family, widths, rf, strategy, tmp_path):
 def test_vivado_backend_is_bitexact_too(tmp_path):
     _, report, _, _ = _convert_and_check(make_spec("ternary", (16, 32, 5), reuse_factor=2), tmp_path,
                                          backend="Vivado")
+    assert report.bitexact_rate == 1.0
+
+
+@pytest.mark.slow
+def test_io_stream_is_bitexact_too(tmp_path):
+    _, report, _, _ = _convert_and_check(make_spec("binary", (16, 32, 32, 5), reuse_factor=2), tmp_path,
+                                         io_type="io_stream")
     assert report.bitexact_rate == 1.0
