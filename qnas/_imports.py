@@ -37,12 +37,18 @@ def require(module: str, extra: str | None = None) -> ModuleType:
 def tensorflow() -> ModuleType:
     """Import TensorFlow with the legacy tf-keras (Keras 2) that QKeras and hls4ml need."""
     if "tensorflow" not in sys.modules:
-        os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+        os.environ["TF_USE_LEGACY_KERAS"] = "1"
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    elif os.environ.get("TF_USE_LEGACY_KERAS") != "1":
-        raise ToolNotFound("TensorFlow was imported before qnas could set TF_USE_LEGACY_KERAS=1; "
-                           "set TF_USE_LEGACY_KERAS=1 in the environment or import qnas first")
-    return require("tensorflow", "train")
+    tf = require("tensorflow", "train")
+    # The variable is read once, at TF's import; some packages set it only afterwards, so
+    # check which Keras tf.keras really is rather than trusting the environment.
+    keras_name = getattr(getattr(tf, "keras", None), "__name__", "")
+    if not keras_name.startswith("tf_keras"):
+        raise ToolNotFound(
+            f"TensorFlow was imported with Keras 3 as tf.keras ({keras_name or 'unknown'}), but QKeras "
+            "and hls4ml need the legacy tf-keras: set TF_USE_LEGACY_KERAS=1 in the environment, or "
+            "import qnas before tensorflow/qkeras")
+    return tf
 
 
 def tf_keras() -> ModuleType:

@@ -69,3 +69,4 @@ def test_valid_reuse_factors_rule():
     assert all(r % 16 == 0 for r in rfs if r >= 16)
     # 7x7 (prime fan-in): only 1, 7, 49
     assert valid_reuse_factors(7, 7) == (1, 7, 49)
+
