@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -178,6 +179,7 @@ def generate_rtl(spec: ModelSpec, weights: ModelWeights, out_dir: str | Path, *,
     comb = trace.comb_trace(inp, out, keep_dead_inputs=True)
     pipe = trace.to_pipeline(comb, cutoff, verbose=False)
     out_path = Path(out_dir).resolve()
+    _clear_previous(out_path)
     out_path.mkdir(parents=True, exist_ok=True)
     model = codegen.RTLModel(pipe, name, out_path, flavor="verilog", latency_cutoff=cutoff,
                              clock_period=clock_ns, print_latency=False)
@@ -214,6 +216,22 @@ def generate_rtl(spec: ModelSpec, weights: ModelWeights, out_dir: str | Path, *,
     )
     design.save()
     return design
+
+
+def _clear_previous(out_path: Path) -> None:
+    """Remove the Verilog of an earlier generation here (stale stage files would be read).
+
+    Only a directory qnas wrote (it has ``design.json``) is cleared; foreign Verilog is
+    never deleted.
+    """
+    src = out_path / "src"
+    if not src.exists():
+        return
+    if not (out_path / DESIGN_FILE).exists():
+        raise FileExistsError(f"{src} exists but was not written by qnas (no {DESIGN_FILE}); "
+                              "choose an empty out_dir")
+    shutil.rmtree(src)
+    (out_path / DESIGN_FILE).unlink()
 
 
 def _uniform_format(qints) -> PortFormat:

@@ -112,3 +112,21 @@ def test_port_format_round_trip_and_range():
         fmt.encode([[4.0, 0, 0]])
     unsigned = PortFormat(n=2, bits=3, fractional=0, signed=False)
     np.testing.assert_array_equal(unsigned.decode(unsigned.encode([[7, 5]])), [[7, 5]])
+
+
+def test_regeneration_replaces_stale_verilog(tmp_path):
+    spec, weights = make_mlp((8, 16, 8, 4), seed=1)
+    deep = generate_rtl(spec, weights, tmp_path, clock_ns=2.0)
+    shallow = generate_rtl(spec, weights, tmp_path, clock_ns=10.0)
+    assert shallow.n_stages < deep.n_stages
+    on_disk = sorted(p.name for p in (tmp_path / "src").glob("*_stage*.v"))
+    assert len(on_disk) == shallow.n_stages
+
+
+def test_foreign_src_directory_is_not_deleted(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "mine.v").write_text("module mine; endmodule\n")
+    spec, weights = make_mlp()
+    with pytest.raises(FileExistsError, match="not written by qnas"):
+        generate_rtl(spec, weights, tmp_path)
+    assert (tmp_path / "src" / "mine.v").exists()
