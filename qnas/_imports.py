@@ -42,7 +42,10 @@ def tensorflow() -> ModuleType:
     tf = require("tensorflow", "train")
     # The variable is read once, at TF's import; some packages set it only afterwards, so
     # check which Keras tf.keras really is rather than trusting the environment.
-    keras_name = getattr(getattr(tf, "keras", None), "__name__", "")
+    # Ask where tf.keras' classes come from: importing qkeras renames the tf.keras module
+    # object to "tensorflow.keras" while it still is tf-keras, so its __name__ proves nothing.
+    layers = getattr(getattr(tf, "keras", None), "layers", None)
+    keras_name = getattr(getattr(layers, "Dense", None), "__module__", "")
     if not keras_name.startswith("tf_keras"):
         raise ToolNotFound(
             f"TensorFlow was imported with Keras 3 as tf.keras ({keras_name or 'unknown'}), but QKeras "
