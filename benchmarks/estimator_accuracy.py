@@ -1,0 +1,160 @@
+"""How accurate and how fast is the estimator? Held-out open-flow designs, side by side.
+
+Fits every estimator on the *training* split of the ground-truth dataset
+(``estimators/data/ground_truth_*.jsonl``; split fixed by hash) and scores it on the
+held-out split, which no fit ever sees:
+
+* ``qnas`` -- ``DistributedArithmeticEstimator`` as ``estimators.estimate`` runs it with
+  trained weights (trace tier when da4ml is installed),
+* ``qnas analytic`` -- the same estimator forced to its pure-NumPy analytic tier, with
+  weights and before training (no weights: expected cost of the spec),
+* ``bit-ops baseline`` -- bit operations times one fitted constant,
+* ``rule4ml`` -- only where it applies (hls4ml Latency-strategy designs) and is installed.
+
+Usage::
+
+    python benchmarks/estimator_accuracy.py [--json PATH] [DATASET.jsonl ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from estimators import BitOpsEstimator, DistributedArithmeticEstimator  # noqa: E402
+from estimators.ground_truth import iter_dataset_files, read_records, split_records  # noqa: E402
+
+
+def _errors(pred, truth) -> tuple[float, float]:
+    pred, truth = np.asarray(pred, float), np.asarray(truth, float)
+    rel = np.abs(pred - truth) / np.maximum(np.abs(truth), 1e-9)
+    return float(rel.mean()), float(rel.max())
+
+
+def score(name: str, estimates, records) -> dict[str, float | str]:
+    lut = _errors([e.lut for e in estimates], [r.truth.lut for r in records])
+    ff = _errors([e.ff for e in estimates], [r.truth.ff for r in records])
+    exact = float(np.mean([e.latency_cycles == r.truth.latency_cycles for e, r in zip(estimates, records)]))
+    return {"name": name, "lut_mape": lut[0], "lut_max_error": lut[1], "ff_mape": ff[0], "ff_max_error": ff[1],
+            "cycles_exact_rate": exact}
+
+
+def timed(fn, repeat: int = 1) -> tuple[object, float]:
+    start = time.perf_counter()
+    for _ in range(repeat):
+        out = fn()
+    return out, (time.perf_counter() - start) / repeat * 1e3
+
+
+def rule4ml_status(records) -> str:
+    latency = [r for r in records if r.spec.strategy == "latency"]
+    try:
+        import rule4ml  # noqa: F401
+    except ImportError:
+        return "skipped: rule4ml is not installed (pip install 'qnas[bench]' after a CPU torch)"
+    if not latency:
+        return ("skipped: rule4ml models hls4ml Latency-strategy designs; the held-out open-flow designs are all "
+                "distributed arithmetic")
+    return "skipped: no hls4ml Latency-strategy synthesis results to compare against"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("datasets", nargs="*", type=Path)
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    files = args.datasets or list(iter_dataset_files())
+    if not files:
+        print("no ground-truth dataset found; run benchmarks/make_ground_truth.py first", file=sys.stderr)
+        return 2
+    records = [r for f in files for r in read_records(f)]
+    train, held = split_records(records)
+    if not train or not held:
+        print(f"need designs in both splits (train {len(train)}, held-out {len(held)})", file=sys.stderr)
+        return 2
+
+    main_est = DistributedArithmeticEstimator(trace="auto").fit(
+        [r.spec for r in train], [r.truth for r in train], [r.weights() for r in train])
+    analytic = DistributedArithmeticEstimator(trace="never").fit(
+        [r.spec for r in train], [r.truth for r in train], [r.weights() for r in train])
+    pretrain = DistributedArithmeticEstimator(trace="never").fit(
+        [r.spec for r in train], [r.truth for r in train], None)
+    baseline = BitOpsEstimator().fit([r.spec for r in train], [r.truth for r in train],
+                                     [r.weights() for r in train])
+
+    held_w = [r.weights() for r in held]
+    rows, ms_weights, ms_pre = [], [], []
+    est_main = []
+    for r, w in zip(held, held_w):
+        e, ms = timed(lambda: main_est.estimate(r.spec, w, part=r.truth.part, clock_ns=r.truth.clock_ns))
+        est_main.append(e)
+        ms_weights.append(ms)
+    est_an = [analytic.estimate(r.spec, w, part=r.truth.part, clock_ns=r.truth.clock_ns) for r, w in zip(held, held_w)]
+    est_pre = []
+    for r in held:
+        e, ms = timed(lambda: pretrain.estimate(r.spec, None, part=r.truth.part, clock_ns=r.truth.clock_ns), repeat=5)
+        est_pre.append(e)
+        ms_pre.append(ms)
+    est_base = [baseline.estimate(r.spec, w, part=r.truth.part, clock_ns=r.truth.clock_ns) for r, w in zip(held, held_w)]
+    producer = est_main[0].producer
+    rows = [score(f"qnas ({producer}, with weights)", est_main, held),
+            score("qnas analytic, with weights", est_an, held),
+            score("qnas analytic, pre-training", est_pre, held),
+            score("bit-ops baseline (fitted)", est_base, held)]
+    synth_s = statistics.median(r.synth_seconds for r in records)
+    est_ms_pre = statistics.median(ms_pre)
+    est_ms_w = statistics.median(ms_weights)
+    r4 = rule4ml_status(held)
+
+    tools = sorted({f"{k} {v}" for r in records for k, v in r.tools.items()})
+    print(f"ground truth: {len(records)} designs ({len(train)} train / {len(held)} held-out), "
+          f"{', '.join(str(f.relative_to(ROOT)) if f.is_relative_to(ROOT) else str(f) for f in files)}")
+    print(f"tools: {', '.join(tools)}; truth = Yosys synth_xilinx LUT/FF, cycles of the generated da4ml pipeline\n")
+    print(f"{'estimator (held-out)':44s} {'LUT MAPE':>9s} {'LUT max':>8s} {'FF MAPE':>8s} {'FF max':>7s} {'cycles exact':>13s}")
+    for row in rows:
+        print(f"{row['name']:44s} {row['lut_mape']:9.1%} {row['lut_max_error']:8.1%} {row['ff_mape']:8.1%} "
+              f"{row['ff_max_error']:7.1%} {row['cycles_exact_rate']:13.1%}")
+    print(f"{'rule4ml':44s} {r4}")
+    ratio_pre = synth_s * 1e3 / est_ms_pre
+    ratio_w = synth_s * 1e3 / est_ms_w
+    print(f"\nestimate: median {est_ms_pre:.2f} ms pre-training, {est_ms_w:.1f} ms with weights; "
+          f"synthesis (Yosys) median {synth_s:.1f} s -> {ratio_pre:,.0f}x / {ratio_w:,.0f}x faster")
+    improvement = rows[3]["lut_mape"] / rows[0]["lut_mape"] if rows[0]["lut_mape"] else float("inf")
+    print(f"LUT MAPE vs bit-ops baseline: {improvement:.1f}x lower")
+    ecp5 = [r.ecp5 for r in records if r.ecp5]
+    if ecp5:
+        fmax = [e["fmax_mhz"] for e in ecp5 if e.get("fmax_mhz")]
+        print(f"ECP5 place-and-route subset: {len(ecp5)} designs, routed Fmax {min(fmax):.1f}-{max(fmax):.1f} MHz")
+
+    if args.json:
+        m, a, p, b = rows
+        out = {"n_heldout": len(held), "n_train": len(train), "producer": producer,
+               "lut_mape": m["lut_mape"], "lut_max_error": m["lut_max_error"], "ff_mape": m["ff_mape"],
+               "ff_max_error": m["ff_max_error"], "cycles_exact_rate": m["cycles_exact_rate"],
+               "analytic_lut_mape": a["lut_mape"], "analytic_ff_mape": a["ff_mape"],
+               "analytic_cycles_exact_rate": a["cycles_exact_rate"],
+               "pretraining_lut_mape": p["lut_mape"], "pretraining_ff_mape": p["ff_mape"],
+               "pretraining_cycles_exact_rate": p["cycles_exact_rate"],
+               "baseline_lut_mape": b["lut_mape"], "baseline_lut_max_error": b["lut_max_error"],
+               "baseline_ff_mape": b["ff_mape"], "baseline_cycles_exact_rate": b["cycles_exact_rate"],
+               "estimate_ms_median": est_ms_pre, "estimate_ms_median_with_weights": est_ms_w,
+               "synthesis_s_median": synth_s, "speed_ratio": ratio_pre, "speed_ratio_with_weights": ratio_w,
+               "rule4ml": r4, "tools": tools}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=2, sort_keys=True))
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""``qnas calibrate`` and ``qnas estimate``: the estimator from the command line.
+
+Both parsers are registered without importing anything heavy; the work happens in the
+``_calibrate`` / ``_estimate`` functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    c = sub.add_parser(
+        "calibrate", help="fit the estimator's coefficients to synthesis results",
+        description="Fit the resource/latency estimator to synthesis results and save the coefficients per "
+                    "estimator, tool and part; every later estimate for that part uses them. REPORTS are "
+                    "ground-truth datasets (*.jsonl from benchmarks/make_ground_truth.py; training split only) "
+                    "and/or hls4ml project directories with Vivado/Vitis reports and the trial's spec.json.")
+    c.add_argument("reports", nargs="+", metavar="REPORTS")
+    c.add_argument("--part", help="part the reports are for (default: what the reports say)")
+    c.add_argument("--tool", help="tool name to file the calibration under (default: from the reports)")
+    c.add_argument("--out", help="coefficient directory (default: $QNAS_CALIBRATION_DIR or ~/.qnas/calibration)")
+    c.add_argument("--include-heldout", action="store_true",
+                   help="also fit on the held-out split of datasets (then the accuracy benchmark is no longer honest)")
+    c.set_defaults(func=_calibrate)
+
+    e = sub.add_parser("estimate", help="estimate LUT/FF/DSP/BRAM and latency of a spec in milliseconds",
+                       description="Estimate resources and latency of a ModelSpec JSON without synthesis.")
+    e.add_argument("spec", metavar="SPEC.json")
+    e.add_argument("--weights", metavar="W.npz", help="trained quantized weights (sharper estimate)")
+    e.add_argument("--part", help="FPGA part (default xcvu13p-flga2577-2-e)")
+    e.add_argument("--clock-ns", type=float, help="target clock period in ns (default: the part's)")
+    e.add_argument("--json", action="store_true", help="print the full ResourceEstimate as JSON")
+    e.set_defaults(func=_estimate)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from .calibration import calibrate
+
+    written = calibrate(args.reports, part=args.part, tool=args.tool, out_dir=args.out,
+                        include_heldout=args.include_heldout)
+    for path in written:
+        data = json.loads(Path(path).read_text())
+        cal = data["calibrated_for"]
+        print(f"wrote {path} ({data['estimator']}, {cal['tool']} on {cal['part']}, {cal['n_designs']} designs)")
+    return 0
+
+
+def _estimate(args: argparse.Namespace) -> int:
+    from qnas.errors import ConfigError
+    from qnas.spec import ModelSpec, SpecError
+    from qnas.weights import ModelWeights
+
+    from . import estimate
+
+    spec_path = Path(args.spec)
+    if not spec_path.is_file():
+        raise ConfigError("SPEC", f"no spec file at {spec_path}")
+    try:
+        spec = ModelSpec.from_json(spec_path.read_text())
+    except (SpecError, KeyError, ValueError) as exc:
+        raise ConfigError("SPEC", f"{spec_path} is not a valid ModelSpec JSON: {exc}") from exc
+    weights = None
+    if args.weights:
+        if not Path(args.weights).is_file():
+            raise ConfigError("--weights", f"no weights file at {args.weights}")
+        weights = ModelWeights.load(args.weights)
+    result = estimate(spec, weights=weights, part=args.part, clock_ns=args.clock_ns)
+    if args.json:
+        print(result.to_json())
+        return 0
+    print(f"{spec.architecture} on {result.part} @ {result.clock_ns:g} ns  [{result.producer}, {result.tool_version}]")
+    print(f"  LUT {result.lut:,.0f}  FF {result.ff:,.0f}  DSP {result.dsp:,.0f}  BRAM18 {result.bram:,.0f}")
+    print(f"  latency {result.latency_cycles} cycles = {result.latency_ns:g} ns, II {result.ii_cycles}")
+    for layer in result.per_layer:
+        print(f"    {layer.name:12s} LUT {layer.lut:9,.0f}  FF {layer.ff:8,.0f}  DSP {layer.dsp:5,.0f}")
+    if result.in_calibrated_range is False:
+        print("  WARNING: outside the calibrated range")
+    for note in result.notes:
+        print(f"  note: {note}")
+    return 0

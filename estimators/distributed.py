@@ -1,0 +1,342 @@
+"""Fully unrolled distributed-arithmetic (da4ml) designs: LUT, FF and exact pipeline cycles.
+
+A DA layer has no multipliers: each output is a tree of adders over shifted inputs, one
+term per non-zero canonical-signed-digit of its weight column, shared between outputs
+where da4ml finds common sub-expressions. Cost therefore follows the weight *values*.
+
+Two tiers, chosen per call:
+
+* ``analytic`` (always available, pure NumPy, ~1 ms): per-layer adder counts and widths
+  from CSD digit counts (exact with weights, expected under the weight prior before
+  training), a sharing factor for common sub-expressions, round/clip logic, and pipeline
+  registers at the stage boundaries the latency model predicts. Coefficients are fitted.
+* ``trace`` (with weights, when ``da4ml`` and ``hls_backend`` import): the network is traced
+  by the very code that generates the RTL (``hls_backend.rtl.tracer``), so the adder graph,
+  its cost, the register bits and the number of pipeline stages are the ones the RTL will
+  have; a fitted linear map turns da4ml's cost and register bits into Yosys LUT/FF.
+
+Cycle rule (mirrors ``hls_backend.rtl.generate_rtl``): da4ml counts one adder level as one
+latency unit; the pipeline is cut every ``cutoff = max(1, floor(clock_ns * adders_per_ns))``
+units, giving ``n_stages = ceil(L / cutoff)`` combinational stages for a network of total
+depth ``L``, and registers on the input and every stage output: ``cycles = n_stages + 1``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from qnas.errors import ConfigError
+from qnas.results import LayerResources, ResourceEstimate, ResourceReport
+from qnas.spec import ModelSpec
+from qnas.weights import ModelWeights
+
+from ._checks import check_spec
+from ._csd import WeightPrior
+from ._fitting import fit_relative_nnls
+from ._layer_stats import LayerStats, layer_stats, log2ceil
+from .parts import DEFAULT_PART, get_part
+
+#: latency units (adder levels) added by the activation: round-half-even (tie detect,
+#: and, subtract) plus the clip compare, or only the clip when no bits are dropped
+ROUND_CLIP_LEVELS = 4
+CLIP_LEVELS = 1
+
+LUT_FEATURES = ("shared_adder_bits", "shared_adders", "round_logic_bits", "act_logic_bits", "naive_adder_bits")
+FF_FEATURES = ("input_bits", "output_bits", "tree_boundary_bits", "act_boundary_bits")
+#: da4ml op classes (by opcode) whose summed cost feeds the trace-tier LUT map: Yosys packs
+#: constant adds, ReLU and clip muxes better than carry-chain adders, so each gets its own
+#: coefficient
+TRACE_OP_CLASSES = {"adder_cost": (0, 1), "const_add_cost": (4,), "relu_cost": (2, -2), "mux_cost": (6, -6)}
+TRACE_LUT_FEATURES = ("adder_cost", "const_add_cost", "relu_cost", "mux_cost", "other_cost", "n_adders")
+TRACE_FF_FEATURES = ("register_bits", "one")
+
+#: Uncalibrated defaults (fitted to da4ml's own cost model on sampled designs, not to
+#: synthesis); replaced by ``fit`` / the coefficient files in ``estimators/data``.
+DEFAULT_COEF: dict[str, Any] = {
+    "lut": [0.35, 1.0, 0.4, 0.1, 0.05],
+    "ff": [1.0, 1.0, 0.6, 0.9],
+    "trace_lut": [0.95, 0.95, 0.95, 0.95, 0.95, 0.0],
+    "trace_ff": [1.0, 0.0],
+    "depth_offset": 0.5,
+}
+
+RANGE_KEYS = ("products", "max_fan_in", "max_units", "n_layers", "max_in_bits", "max_w_bits")
+
+
+def pipeline_cutoff(clock_ns: float, adders_per_ns: float = 1.0) -> float:
+    """Adder levels per pipeline stage for a clock (``hls_backend.rtl.latency_cutoff_for``)."""
+    if not clock_ns > 0:
+        raise ConfigError("clock_ns", f"must be a positive number of ns; got {clock_ns!r}")
+    return max(1.0, math.floor(clock_ns * adders_per_ns))
+
+
+def cycles_for_depth(depth: float, cutoff: float) -> tuple[int, int]:
+    """(n_stages, latency cycles) of a da4ml pipeline of total adder depth ``depth``."""
+    n_stages = max(1, math.ceil(depth / cutoff - 1e-9))
+    return n_stages, n_stages + 1
+
+
+@dataclass
+class DistributedArithmeticEstimator:
+    """Resource/latency model of da4ml distributed-arithmetic RTL (scikit-learn style).
+
+    Parameters are stored as given; ``fit`` sets ``coef_`` (and ``range_``, the span of
+    the calibration designs). ``trace``: ``"auto"`` uses the trace tier when weights are
+    given and da4ml is importable, ``"never"`` always the analytic tier, ``"always"``
+    requires it.
+    """
+
+    prior: WeightPrior = field(default_factory=WeightPrior)
+    trace: str = "auto"
+    adders_per_ns: float = 1.0
+    hard_dc: int = 2
+    tool: str = "yosys"
+
+    name = "qnas.da"
+
+    # -- public API -------------------------------------------------------------------
+    def estimate(self, spec: ModelSpec, weights: ModelWeights | None = None, part: str | None = None,
+                 clock_ns: float | None = None) -> ResourceEstimate:
+        if spec.strategy != "distributed_arithmetic":
+            raise ConfigError("spec.strategy", f"DistributedArithmeticEstimator models strategy "
+                              f"'distributed_arithmetic' only; got {spec.strategy!r}")
+        if self.trace not in ("auto", "never", "always"):
+            raise ConfigError("trace", f"must be 'auto', 'never' or 'always'; got {self.trace!r}")
+        check_spec(spec)
+        fpga = get_part(part or DEFAULT_PART)
+        clock = float(clock_ns) if clock_ns is not None else fpga.default_clock_ns
+        cutoff = pipeline_cutoff(clock, self.adders_per_ns)
+        coef = self._coef()
+        stats = layer_stats(spec, weights, self.prior)
+        notes: list[str] = []
+
+        lut_layers = self._analytic_lut_layers(stats, coef)
+        depth, profile = self._analytic_depth(stats, coef["depth_offset"])
+        n_stages, cycles = cycles_for_depth(depth, cutoff)
+        ff_total = self._analytic_ff(stats, profile, depth, cutoff, coef)
+        lut_total = float(sum(lut_layers))
+        tier = "analytic"
+
+        traced = self._trace(spec, weights, cutoff) if weights is not None and self.trace != "never" else None
+        if traced is not None:
+            tier = "trace"
+            n_stages, cycles = traced["n_stages"], traced["n_stages"] + 1
+            feats = [traced[k] for k in TRACE_LUT_FEATURES]
+            lut_total = float(np.dot(coef["trace_lut"], feats))
+            ff_total = float(np.dot(coef["trace_ff"], [traced[k] for k in TRACE_FF_FEATURES]))
+            notes.append("trace tier: adder graph and pipeline from da4ml (the RTL generator's own trace); "
+                         "per-layer LUT split in proportion to the analytic model")
+        elif weights is None:
+            notes.append("pre-training estimate: expected CSD digits under the weight prior "
+                         f"(sparsity {self.prior.sparsity:g}); pass weights for the per-model figure")
+        else:
+            notes.append("analytic tier with exact CSD digit counts from the weights")
+
+        share = np.array(lut_layers) / max(sum(lut_layers), 1e-9)
+        per_layer = tuple(
+            LayerResources(s.name, lut=float(lut_total * share[i]), ff=0.0, dsp=0.0, bram=0.0,
+                           latency_cycles=0, ii_cycles=1)
+            for i, s in enumerate(stats))
+        in_range, range_notes = self._range_check(spec, fpga.name)
+        notes.extend(range_notes)
+        return ResourceEstimate(
+            lut=lut_total, ff=ff_total, dsp=0.0, bram=0.0, latency_cycles=int(cycles), ii_cycles=1,
+            clock_ns=clock, latency_ns=cycles * clock, part=fpga.name, producer=f"{self.name}.{tier}",
+            tool_version=self._calibration_label(), per_layer=per_layer, in_calibrated_range=in_range,
+            notes=tuple(notes),
+            extra={"n_stages": int(n_stages), "latency_cutoff": cutoff, "adder_depth": depth,
+                   "tier": tier, "calibrated_for": getattr(self, "calibrated_for_", None)},
+        )
+
+    def fit(self, specs: Sequence[ModelSpec], truths: Sequence[ResourceReport],
+            weights: Sequence[ModelWeights | None] | None = None, part: str | None = None) -> "DistributedArithmeticEstimator":
+        """Fit every coefficient to synthesis results of the given designs.
+
+        Analytic LUT/FF coefficients by non-negative relative least squares, the depth
+        offset by maximising exact cycle matches, and -- where truths carry da4ml's cost
+        and register bits in ``extra`` -- the trace tier's linear map.
+        """
+        if not specs or len(specs) != len(truths):
+            raise ValueError("fit needs equally many specs and truths (at least one)")
+        weights = list(weights) if weights is not None else [None] * len(specs)
+        coef = {k: (list(v) if isinstance(v, list) else v) for k, v in DEFAULT_COEF.items()}
+        clock = [t.clock_ns for t in truths]
+        stats = [layer_stats(s, w, self.prior) for s, w in zip(specs, weights)]
+        cycles = np.array([t.latency_cycles for t in truths])
+        best = (-1, coef["depth_offset"])
+        for offset in np.arange(0.0, 2.01, 0.125):
+            hits = sum(cycles_for_depth(self._analytic_depth(st, offset)[0],
+                                        pipeline_cutoff(c, self.adders_per_ns))[1] == y
+                       for st, c, y in zip(stats, clock, cycles))
+            if hits > best[0]:
+                best = (hits, float(offset))
+        coef["depth_offset"] = best[1]
+        lut_x = np.array([self._lut_features(st).sum(axis=0) for st in stats])
+        coef["lut"] = fit_relative_nnls(lut_x, [t.lut for t in truths]).tolist()
+        ff_x = []
+        for st, c in zip(stats, clock):
+            depth, profile = self._analytic_depth(st, coef["depth_offset"])
+            ff_x.append(self._ff_features(st, profile, depth, pipeline_cutoff(c, self.adders_per_ns)))
+        coef["ff"] = fit_relative_nnls(np.array(ff_x), [t.ff for t in truths]).tolist()
+        rows = [(self._trace(s, w, pipeline_cutoff(t.clock_ns, self.adders_per_ns)), t)
+                for s, w, t in zip(specs, weights, truths) if w is not None and self.trace != "never"]
+        rows = [(f, t) for f, t in rows if f is not None]
+        if rows:
+            tx = np.array([[f[k] for k in TRACE_LUT_FEATURES] for f, _ in rows])
+            coef["trace_lut"] = fit_relative_nnls(tx, [t.lut for _, t in rows]).tolist()
+            fx = np.array([[f[k] for k in TRACE_FF_FEATURES] for f, _ in rows])
+            coef["trace_ff"] = fit_relative_nnls(fx, [t.ff for _, t in rows]).tolist()
+        self.coef_ = coef
+        self.range_ = _design_range(specs)
+        self.n_fit_ = len(specs)
+        self.calibrated_for_ = {"part": get_part(part or truths[0].part).name, "tool": self.tool,
+                                "tool_version": truths[0].tool_version, "n_designs": len(specs)}
+        return self
+
+    # -- serialisation (calibration files) ---------------------------------------------
+    def coefficients(self) -> dict[str, Any]:
+        if not hasattr(self, "coef_"):
+            raise ValueError("estimator is not fitted; call fit() first")
+        return {"estimator": "distributed_arithmetic", "coef": self.coef_, "range": self.range_,
+                "n_fit": self.n_fit_, "calibrated_for": self.calibrated_for_,
+                "params": {"adders_per_ns": self.adders_per_ns, "hard_dc": self.hard_dc,
+                           "prior": {"sparsity": self.prior.sparsity, "scale": self.prior.scale}},
+                "features": {"lut": LUT_FEATURES, "ff": FF_FEATURES, "trace_lut": TRACE_LUT_FEATURES,
+                             "trace_ff": TRACE_FF_FEATURES}}
+
+    @classmethod
+    def from_coefficients(cls, data: Mapping[str, Any], **params: Any) -> "DistributedArithmeticEstimator":
+        p = data.get("params", {})
+        prior = p.get("prior", {})
+        est = cls(prior=WeightPrior(**prior) if prior else WeightPrior(),
+                  adders_per_ns=p.get("adders_per_ns", 1.0), hard_dc=p.get("hard_dc", 2), **params)
+        coef = dict(data["coef"])
+        missing = set(DEFAULT_COEF) - set(coef)
+        if missing:
+            raise ValueError(f"coefficient file lacks {sorted(missing)}")
+        est.coef_ = coef
+        est.range_ = dict(data.get("range", {}))
+        est.n_fit_ = int(data.get("n_fit", 0))
+        est.calibrated_for_ = dict(data.get("calibrated_for", {}))
+        return est
+
+    # -- internals ----------------------------------------------------------------------
+    def _coef(self) -> dict[str, Any]:
+        return getattr(self, "coef_", DEFAULT_COEF)
+
+    def _calibration_label(self) -> str:
+        cal = getattr(self, "calibrated_for_", None)
+        if not cal:
+            return "uncalibrated"
+        return f"calibrated:{cal.get('tool')} {cal.get('tool_version', '')} {cal.get('part')} n={cal.get('n_designs')}"
+
+    @staticmethod
+    def _lut_features(stats: Sequence[LayerStats]) -> np.ndarray:
+        rows = []
+        for s in stats:
+            adders = np.maximum(s.terms - 1.0, 0.0)
+            width = s.in_bits + s.w_bits + np.log2(np.maximum(s.terms, 1.0))
+            pool = max(2.0 * s.n_in * s.w_bits, 1.0)  # distinct signed, shifted inputs
+            share = 1.0 / (1.0 + (s.n_out - 1) * float(np.mean(s.terms)) / pool)
+            bits = float(np.sum(adders * width))
+            rows.append([bits * share, float(adders.sum()) * share,
+                         s.n_out * s.acc_bits * float(s.rounding),
+                         s.n_out * s.acc_bits * float(s.has_activation), bits])
+        return np.array(rows)
+
+    def _analytic_lut_layers(self, stats: Sequence[LayerStats], coef: Mapping[str, Any]) -> list[float]:
+        return list(self._lut_features(stats) @ np.asarray(coef["lut"], dtype=float))
+
+    @staticmethod
+    def _expected_max_terms(s: LayerStats) -> float:
+        if s.exact or s.n_out == 1:
+            return s.max_terms
+        mean = float(np.mean(s.terms))
+        # the deepest column sets the layer's depth: mean plus ~one spread for a few outputs
+        return mean + math.sqrt(max(mean, 1.0)) * min(2.0, 0.5 * math.log(s.n_out) + 0.5)
+
+    def _analytic_depth(self, stats: Sequence[LayerStats], offset: float) -> tuple[float, list[tuple[float, float, float]]]:
+        """Total depth and per layer (start, tree depth, activation depth)."""
+        depth, profile = 0.0, []
+        for s in stats:
+            tmax = self._expected_max_terms(s)
+            tree = (log2ceil(tmax) + offset) if tmax > 1 else 0.0
+            act = ROUND_CLIP_LEVELS if s.rounding else (CLIP_LEVELS if s.has_activation else 0)
+            profile.append((depth, tree, float(act)))
+            depth += tree + act
+        return math.floor(depth + 1e-9), profile
+
+    @staticmethod
+    def _ff_features(stats: Sequence[LayerStats], profile, depth: float, cutoff: float) -> list[float]:
+        n_stages, _ = cycles_for_depth(depth, cutoff)
+        tree_bits = act_bits = 0.0
+        for k in range(1, n_stages):
+            pos = k * cutoff
+            for s, (start, tree, act) in zip(stats, profile):
+                if start <= pos < start + tree + act or (s is stats[-1] and pos >= start):
+                    t = pos - start
+                    if t < tree:
+                        live = np.maximum(np.ceil(s.terms / 2.0 ** t), 1.0)
+                        tree_bits += float(np.sum(live * np.minimum(s.acc_bits, s.in_bits + s.w_bits + t)))
+                    else:
+                        act_bits += s.n_out * s.acc_bits
+                    break
+        first, last = stats[0], stats[-1]
+        return [first.n_in * first.in_bits, last.n_out * last.out_bits, tree_bits, act_bits]
+
+    def _analytic_ff(self, stats, profile, depth, cutoff, coef) -> float:
+        return float(np.dot(coef["ff"], self._ff_features(stats, profile, depth, cutoff)))
+
+    def _trace(self, spec: ModelSpec, weights: ModelWeights, cutoff: float) -> dict[str, float] | None:
+        try:
+            import da4ml.trace as da_trace
+
+            from hls_backend.rtl.tracer import trace_network
+        except ImportError:
+            if self.trace == "always":
+                from qnas.errors import ToolNotFound
+                raise ToolNotFound("the trace tier needs da4ml and hls_backend: pip install 'qnas[hls]'")
+            return None
+        inp, out = trace_network(spec, weights, latency_cutoff=cutoff, solver_options={"hard_dc": self.hard_dc})
+        comb = da_trace.comb_trace(inp, out, keep_dead_inputs=True)
+        pipe = da_trace.to_pipeline(comb, cutoff, verbose=False)
+        feats = {k: 0.0 for k in TRACE_LUT_FEATURES}
+        classes = {code: name for name, codes in TRACE_OP_CLASSES.items() for code in codes}
+        for op in comb.ops:
+            feats[classes.get(op.opcode, "other_cost")] += float(op.cost)
+            feats["n_adders"] += 1.0 if op.opcode in (0, 1) else 0.0
+        feats.update({"da4ml_cost": float(comb.cost), "register_bits": float(pipe.reg_bits),
+                      "n_stages": len(pipe.solutions), "one": 1.0})
+        return feats
+
+    def _range_check(self, spec: ModelSpec, part: str) -> tuple[bool | None, list[str]]:
+        rng = getattr(self, "range_", None)
+        if not rng:
+            return None, ["no calibration loaded: coefficients are uncalibrated defaults"]
+        notes = []
+        cal_part = getattr(self, "calibrated_for_", {}).get("part")
+        if cal_part and cal_part != part:
+            notes.append(f"calibrated on {cal_part}, estimating for {part}")
+        here = _design_range([spec])
+        outside = [k for k in RANGE_KEYS if k in rng and not (rng[k][0] <= here[k][0] and here[k][1] <= rng[k][1])]
+        if outside:
+            notes.append("outside the calibration data: " + ", ".join(
+                f"{k}={here[k][1]:g} (calibrated {rng[k][0]:g}..{rng[k][1]:g})" for k in outside))
+        return not outside and not (cal_part and cal_part != part), notes
+
+
+def _design_range(specs: Sequence[ModelSpec]) -> dict[str, list[float]]:
+    vals: dict[str, list[float]] = {k: [] for k in RANGE_KEYS}
+    for spec in specs:
+        li = spec.layer_inputs()
+        vals["products"].append(sum(n * l.units for l, n, _ in li))
+        vals["max_fan_in"].append(max(n for _, n, _ in li))
+        vals["max_units"].append(max(l.units for l, _, _ in li))
+        vals["n_layers"].append(len(li))
+        vals["max_in_bits"].append(max(q.bits for _, _, q in li))
+        vals["max_w_bits"].append(max(l.weight.bits for l, _, _ in li))
+    return {k: [float(min(v)), float(max(v))] for k, v in vals.items()}

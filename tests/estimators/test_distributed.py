@@ -1,0 +1,98 @@
+"""Distributed-arithmetic estimator: weight-value dependence, cycle rule, speed."""
+
+import statistics
+import time
+
+import numpy as np
+import pytest
+
+import estimators
+from estimators import DistributedArithmeticEstimator, WeightPrior
+from estimators.distributed import cycles_for_depth, pipeline_cutoff
+from estimators.ground_truth import sample_weights
+from qnas.errors import ConfigError
+from qnas.weights import LayerWeights, ModelWeights
+
+from est_helpers import mlp
+
+
+def test_estimate_names_the_da_estimator_and_has_no_dsp(jet_tagger):
+    est = estimators.estimate(jet_tagger)
+    assert est.producer.startswith("qnas.da.")
+    assert est.dsp == 0 and est.bram == 0 and est.ii_cycles == 1
+    assert [layer.name for layer in est.per_layer] == ["d0", "d1", "d2", "out"]
+    assert est.lut == pytest.approx(sum(layer.lut for layer in est.per_layer))
+    assert est.latency_ns == est.latency_cycles * est.clock_ns
+
+
+def test_zero_weights_cost_nothing_and_sparser_is_cheaper():
+    spec = mlp((8, 16, 4), bits=6)
+    dense = sample_weights(spec, 1, WeightPrior(sparsity=0.0))
+    sparse = ModelWeights([LayerWeights(np.where(np.arange(lw.kernel.size).reshape(lw.kernel.shape) % 2, 0.0, lw.kernel),
+                                        lw.bias) for lw in dense])
+    model = DistributedArithmeticEstimator(trace="never")
+    assert model.estimate(spec, sparse).lut < model.estimate(spec, dense).lut
+
+
+def test_power_of_two_weights_are_cheaper_than_many_digit_weights():
+    spec = mlp((8, 8, 2), bits=6)
+    pow2 = ModelWeights([LayerWeights(np.full((8, 8), 0.25), np.zeros(8)), LayerWeights(np.full((8, 2), 0.25), np.zeros(2))])
+    many = ModelWeights([LayerWeights(np.full((8, 8), 0.65625), np.zeros(8)), LayerWeights(np.full((8, 2), 0.65625), np.zeros(2))])
+    model = DistributedArithmeticEstimator(trace="never")
+    assert model.estimate(spec, pow2).lut < model.estimate(spec, many).lut
+
+
+def test_more_bits_cost_more_before_training():
+    model = DistributedArithmeticEstimator(trace="never")
+    assert model.estimate(mlp(bits=4)).lut < model.estimate(mlp(bits=8)).lut
+
+
+def test_cycle_rule_mirrors_the_rtl_pipeline():
+    # da4ml cuts every floor(clock * adders_per_ns) adder levels and registers input + each stage
+    assert pipeline_cutoff(5.0) == 5.0 and pipeline_cutoff(0.4) == 1.0
+    assert cycles_for_depth(10, 5.0) == (2, 3)
+    assert cycles_for_depth(11, 5.0) == (3, 4)
+    assert cycles_for_depth(0, 5.0) == (1, 2)
+    with pytest.raises(ConfigError, match="clock_ns"):
+        pipeline_cutoff(0.0)
+
+
+def test_slower_clock_never_needs_more_cycles(jet_tagger):
+    model = DistributedArithmeticEstimator(trace="never")
+    assert model.estimate(jet_tagger, clock_ns=10.0).latency_cycles <= model.estimate(jet_tagger, clock_ns=3.0).latency_cycles
+
+
+def test_wrong_strategy_is_refused(jet_tagger):
+    with pytest.raises(ConfigError, match="spec.strategy"):
+        DistributedArithmeticEstimator().estimate(mlp(strategy="latency"))
+
+
+# CPU time, not wall time: on a shared machine wall time measures the neighbours' load.
+def test_pre_training_estimate_is_fast(jet_tagger):
+    model = DistributedArithmeticEstimator(trace="never")
+    times = []
+    for _ in range(30):
+        start = time.process_time()
+        model.estimate(jet_tagger)
+        times.append(time.process_time() - start)
+    assert statistics.median(times) < 5e-3
+
+
+def test_estimate_with_weights_is_under_a_second(jet_tagger):
+    weights = sample_weights(jet_tagger, 3)
+    model = DistributedArithmeticEstimator(trace="auto")
+    model.estimate(jet_tagger, weights)  # warm the lazy da4ml import
+    start = time.process_time()
+    est = model.estimate(jet_tagger, weights)
+    assert time.process_time() - start < 1.0
+    assert est.producer in ("qnas.da.trace", "qnas.da.analytic")
+
+
+def test_trace_tier_cycles_equal_generated_rtl(tmp_path):
+    rtl = pytest.importorskip("hls_backend.rtl")
+    spec = mlp((12, 16, 8, 3), bits=5)
+    weights = sample_weights(spec, 11)
+    design = rtl.generate_rtl(spec, weights, tmp_path / "rtl", clock_ns=5.0)
+    est = DistributedArithmeticEstimator(trace="always").estimate(spec, weights, clock_ns=5.0)
+    assert est.producer == "qnas.da.trace"
+    assert est.latency_cycles == design.latency_cycles
