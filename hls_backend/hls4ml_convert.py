@@ -21,7 +21,7 @@ from qnas import _imports
 from qnas.errors import CandidateFailed, UnsupportedSpec
 from qnas.spec import ModelSpec
 
-from .hls4ml_precision import plan_precisions
+from .hls4ml_precision import linear_layer_name, plan_precisions
 
 BACKENDS: tuple[str, ...] = ("Vitis", "Vivado")
 IO_TYPES: tuple[str, ...] = ("io_parallel", "io_stream")
@@ -77,9 +77,15 @@ def build_hls_config(model: Any, spec: ModelSpec, backend: str) -> dict[str, Any
     config["Model"]["Strategy"] = strategy
     layer_config = config["LayerName"]
     input_layer = model.layers[0].name  # the InputLayer: Keras names it, the builder may not
+    optional = {linear_layer_name(layer.name) for layer in spec.layers}  # hls4ml adds these itself
     for name, precisions in plan_precisions(spec, input_layer=input_layer).items():
-        if name in layer_config:
-            layer_config[name].setdefault("Precision", {}).update(precisions)
+        if name not in layer_config:
+            if name in optional:
+                continue
+            raise CandidateFailed(f"the model has no layer {name!r}, so its precision cannot be set and "
+                                  "the firmware would not be bit-exact; build the model with "
+                                  "nas.qkeras_model.build_qkeras_model")
+        layer_config[name].setdefault("Precision", {}).update(precisions)
     for layer in spec.layers:
         layer_config[layer.name]["ReuseFactor"] = layer.reuse_factor
         layer_config[layer.name]["Strategy"] = strategy

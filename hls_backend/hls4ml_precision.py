@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nas.qkeras_model import INPUT_LAYER_NAME, activation_layer_name
 from qnas.spec import DenseLayerSpec, ModelSpec, Quantizer
 
 
@@ -101,20 +102,24 @@ def activation_type(q: Quantizer) -> FixedType:
     return quantizer_type(q, rounding="RND_CONV", saturation="SAT")
 
 
-def plan_precisions(spec: ModelSpec, *, input_layer: str = "input",
-                    input_quantizer_layer: str = "input_q") -> dict[str, dict[str, str]]:
+def linear_layer_name(layer_name: str) -> str:
+    """The linear activation hls4ml attaches to a dense layer (merged away when it can)."""
+    return f"{layer_name}_linear"
+
+
+def plan_precisions(spec: ModelSpec, *, input_layer: str) -> dict[str, dict[str, str]]:
     """Per hls4ml layer name, the precisions to set (hls4ml ``LayerName`` config syntax).
 
-    Names follow the QKeras model built by ``nas.qkeras_model``: the input, its quantizing
-    ``QActivation`` (``input_q``), each ``QDense`` under its spec name, the linear activation
-    hls4ml attaches to it (``<name>_linear``) and the ReLU quantizer ``<name>_act``.
+    Names follow the QKeras model built by ``nas.qkeras_model``: the input layer
+    (``input_layer``), its quantizing ``QActivation``, each ``QDense`` under its spec name,
+    the linear activation hls4ml attaches to it and the ReLU quantizer after it.
     Weight and bias formats are the spec's; ternary/binary weights keep hls4ml's own
     encodings (it multiplies them with sign logic, not multipliers).
     """
     in_type = quantizer_type(spec.input_quantizer).hls4ml_string()
     plan: dict[str, dict[str, str]] = {
         input_layer: {"result": in_type},
-        input_quantizer_layer: {
+        INPUT_LAYER_NAME: {
             "result": quantizer_type(spec.input_quantizer, rounding="RND_CONV", saturation="SAT").hls4ml_string()},
     }
     for layer, acc_type in zip(spec.layers, exact_accumulators(spec)):
@@ -125,7 +130,7 @@ def plan_precisions(spec: ModelSpec, *, input_layer: str = "input",
         if layer.bias.kind == "fixed":
             dense["bias"] = quantizer_type(layer.bias).hls4ml_string()
         plan[layer.name] = dense
-        plan[f"{layer.name}_linear"] = {"result": acc}
+        plan[linear_layer_name(layer.name)] = {"result": acc}
         if layer.activation is not None:
-            plan[f"{layer.name}_act"] = {"result": activation_type(layer.activation).hls4ml_string()}
+            plan[activation_layer_name(layer.name)] = {"result": activation_type(layer.activation).hls4ml_string()}
     return plan
