@@ -73,6 +73,21 @@ def test_model_not_built_from_spec_is_refused(tmp_path):
         convert_to_hls(model, renamed, tmp_path / "prj")
 
 
+def test_model_without_the_input_quantizer_is_refused(tmp_path):
+    """Without ``input_q`` the input precision could not be pinned: refuse, do not guess."""
+    from qnas import _imports
+    from qnas.errors import CandidateFailed
+
+    keras = _imports.tf_keras()
+    spec = make_spec("fixed", (16, 8, 5))
+    model = model_with_weights(spec)
+    x = inputs = keras.Input((16,), name="inputs")
+    for name in ("dense_0", "dense_0_act", "dense_1"):
+        x = model.get_layer(name)(x)
+    with pytest.raises(CandidateFailed, match="no layer 'input_q'"):
+        convert_to_hls(keras.Model(inputs, x), spec, tmp_path / "prj")
+
+
 def test_compare_outputs_counts_mismatches_exactly():
     ref = np.array([[1.0, 2.0], [3.0, -1.0]])
     got = np.array([[1.0, 2.0], [3.0, 4.0]])
