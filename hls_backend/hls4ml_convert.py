@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from estimators.parts import DEFAULT_PART, get_part
 from qnas import _imports
-from qnas.errors import CandidateFailed, UnsupportedSpec
+from qnas.errors import CandidateFailed, ConfigError, UnsupportedSpec
 from qnas.spec import ModelSpec
 
 from .hls4ml_precision import linear_layer_name, plan_precisions
@@ -38,6 +38,22 @@ def error_excerpt(exc: BaseException, limit: int = _EXCERPT_CHARS) -> str:
     """``Type: message`` cut to ``limit`` characters, for trial records and one-line errors."""
     text = f"{type(exc).__name__}: {exc}".strip()
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def hls_part_name(part: str) -> str:
+    """The full Xilinx part name hls4ml and Vivado need, from a catalogue name or alias.
+
+    Parts outside qnas' catalogue pass through unchanged (Vivado accepts many more); a
+    catalogued non-Xilinx part is refused, since the Vitis/Vivado backends cannot target it.
+    """
+    try:
+        known = get_part(part)
+    except ConfigError:
+        return part
+    if known.vendor != "xilinx":
+        raise ConfigError("part", f"{known.name} is a {known.family} part; hls4ml's Vitis/Vivado backends "
+                                  "target Xilinx parts only (use the open flow for it)")
+    return known.name
 
 
 @contextlib.contextmanager
@@ -125,13 +141,14 @@ def convert_to_hls(model: Any, spec: ModelSpec, output_dir: str | Path, *, backe
         raise ValueError(f"io_type must be one of {IO_TYPES}; got {io_type!r}")
     if spec.strategy == "distributed_arithmetic" and io_type != "io_parallel":
         raise UnsupportedSpec("strategy='distributed_arithmetic' is converted with io_type='io_parallel' only")
+    part_name = hls_part_name(part)
     _check_model_matches_spec(model, spec)
     hls4ml = _imports.require("hls4ml", "hls")
     try:
         hls_config = build_hls_config(model, spec, backend)
         config = hls4ml.utils.config.create_config(
             output_dir=str(output_dir), project_name=PROJECT_NAME, backend=backend,
-            part=part, clock_period=clock_ns, io_type=io_type)
+            part=part_name, clock_period=clock_ns, io_type=io_type)
         config["KerasModel"] = model
         config["HLSConfig"] = {"Model": hls_config["Model"], "LayerName": hls_config["LayerName"]}
         with _keras_is_tf_keras():
@@ -144,4 +161,8 @@ def convert_to_hls(model: Any, spec: ModelSpec, output_dir: str | Path, *, backe
             raise UnsupportedSpec(f"hls4ml cannot convert this model: {error_excerpt(exc)}") from exc
         raise CandidateFailed(f"hls4ml conversion failed: {error_excerpt(exc)}") from exc
     _check_applied(hls_model, spec)
+    try:
+        hls_model.write()
+    except Exception as exc:  # noqa: BLE001 - hls4ml's writer errors are bare Exceptions too
+        raise CandidateFailed(f"writing the hls4ml project to {output_dir} failed: {error_excerpt(exc)}") from exc
     return hls_model

@@ -30,6 +30,7 @@ def _convert_and_check(spec, tmp_path, backend="Vitis", io_type="io_parallel"):
     start = time.monotonic()
     hls_model = convert_to_hls(model, spec, tmp_path / "prj", backend=backend, io_type=io_type)
     assert sys.modules.get("keras") is keras_before  # the tf_keras swap is undone
+    assert (tmp_path / "prj" / "firmware" / "parameters.h").is_file()  # written before any compile
     report = csim_check(hls_model, x, y)
     return hls_model, report, time.monotonic() - start, y
 

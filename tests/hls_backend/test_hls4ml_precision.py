@@ -80,3 +80,13 @@ def test_plan_names_every_layer_with_spec_formats():
     assert plan["dense_0_act"] == {"result": "ufixed<6,2,RND_CONV,SAT>"}
     assert "weight" not in plan["out"]  # ternary keeps hls4ml's own encoding
     assert plan["out_linear"] == {"result": plan["out"]["result"]}
+
+
+def test_part_aliases_resolve_and_non_xilinx_parts_are_refused():
+    from hls_backend.hls4ml_convert import hls_part_name
+    from qnas.errors import ConfigError
+
+    assert hls_part_name("vu13p") == "xcvu13p-flga2577-2-e"
+    assert hls_part_name("xcku115-flvb2104-2-e") == "xcku115-flvb2104-2-e"  # outside the catalogue
+    with pytest.raises(ConfigError, match="Xilinx parts only"):
+        hls_part_name("ecp5")
