@@ -23,7 +23,7 @@ from typing import Any, Callable
 from qnas.errors import CandidateFailed, ToolNotFound
 from qnas.results import SynthesisResult
 
-from .vendor_reports import parse_vendor_reports
+from .vendor_reports import csynth_report_paths, parse_vendor_reports
 
 FLOWS: tuple[str, ...] = ("vitis", "vivado")
 #: executables hls4ml 1.3 calls: the Vitis backend runs ``vitis-run`` (Vitis >= 2024.1),
@@ -152,12 +152,26 @@ def run_in_session(fn: Callable[[], Any], log_path: str | Path, *, timeout_s: fl
     return time.monotonic() - start
 
 
+def _check_fresh_reports(project_dir: Path, *, since: float, vsynth: bool, what: str) -> None:
+    """hls4ml's Vivado backend ignores the tool's exit status: only reports newer than the
+    build's start prove it worked (old ones may be left from an earlier run)."""
+    def fresh(path: Path) -> bool:
+        return path.is_file() and path.stat().st_mtime >= since - 1
+
+    missing = [] if any(fresh(p) for p in csynth_report_paths(project_dir)) else ["C-synthesis report"]
+    if vsynth and not fresh(project_dir / "vivado_synth.rpt"):
+        missing.append("vivado_synth.rpt")
+    if missing:
+        raise CandidateFailed(f"{what} wrote no new {' or '.join(missing)} in {project_dir}; "
+                              f"last output:\n{_log_tail(project_dir / LOG_NAME)}")
+
+
 def run_vendor_flow(hls_model: Any, flow: str = "vitis", *, synth: bool = True, vsynth: bool = False,
                     timeout_s: float | None = 4 * 3600, progress: bool = True) -> SynthesisResult:
     """C synthesis (and, with ``vsynth``, Vivado logic synthesis) of a converted hls4ml model.
 
     ``flow`` must match the backend the model was converted with (``"vitis"`` for
-    ``backend="Vitis"``). Raises ToolNotFound when the vendor tools are not on PATH and
+    ``backend="Vitis"``); ``vsynth`` implies C synthesis, which it starts from. Raises ToolNotFound when the vendor tools are not on PATH and
     CandidateFailed when the build fails, times out or leaves no report.
     """
     if flow not in FLOWS:
@@ -174,10 +188,9 @@ def run_vendor_flow(hls_model: Any, flow: str = "vitis", *, synth: bool = True, 
     options: dict[str, Any] = {"csim": False, "synth": synth or vsynth, "vsynth": vsynth}
     if flow == "vitis":
         options["log_to_stdout"] = True  # into the child's log file
+    started = time.time()
     seconds = run_in_session(lambda: hls_model.build(**options), project_dir / LOG_NAME,
                              timeout_s=timeout_s, what=f"{flow} synthesis of {project_dir}", progress=progress)
+    _check_fresh_reports(project_dir, since=started, vsynth=vsynth, what=f"{flow} synthesis")
     result = parse_vendor_reports(project_dir)
-    if vsynth and not (project_dir / "vivado_synth.rpt").is_file():
-        raise CandidateFailed(f"Vivado logic synthesis left no vivado_synth.rpt in {project_dir}; last output:\n"
-                              f"{_log_tail(project_dir / LOG_NAME)}")
     return result.with_notes(f"vendor build took {seconds:.0f} s")  # type: ignore[return-value]

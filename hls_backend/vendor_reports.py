@@ -41,6 +41,14 @@ def _report_dir(project_dir: Path, name: str) -> Path:
     return project_dir / f"{name}_prj" / "solution1" / "syn" / "report"
 
 
+def csynth_report_paths(project_dir: str | Path) -> tuple[Path, Path]:
+    """Where C synthesis writes its XML and text reports in an hls4ml project."""
+    project_dir = Path(project_dir)
+    name = project_name(project_dir)
+    report_dir = _report_dir(project_dir, name)
+    return report_dir / f"{name}_csynth.xml", report_dir / f"{name}_csynth.rpt"
+
+
 # -- text reads hls4ml does not do -------------------------------------------------------
 def _search(pattern: str, text: str) -> str | None:
     match = re.search(pattern, text, flags=re.MULTILINE)

@@ -90,3 +90,22 @@ def test_run_in_session_timeout_kills_the_tools_it_started(tmp_path):
     while _running(tool_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _running(tool_pid)
+
+
+def test_reports_left_from_an_earlier_run_do_not_count_as_success(tmp_path):
+    from hls_backend.vendor import _check_fresh_reports
+
+    (tmp_path / "project.tcl").write_text('set project_name "myproject"\n')
+    report = tmp_path / "myproject_prj" / "solution1" / "syn" / "report" / "myproject_csynth.xml"
+    report.parent.mkdir(parents=True)
+    report.write_text("<profile/>")
+    (tmp_path / "vivado_synth.rpt").write_text("")
+    build_start = time.time()
+    os.utime(report, (build_start - 3600, build_start - 3600))
+    with pytest.raises(CandidateFailed, match="no new C-synthesis report"):
+        _check_fresh_reports(tmp_path, since=build_start, vsynth=False, what="vivado synthesis")
+    os.utime(report, (build_start, build_start))
+    _check_fresh_reports(tmp_path, since=build_start, vsynth=False, what="vivado synthesis")
+    os.utime(tmp_path / "vivado_synth.rpt", (build_start - 3600, build_start - 3600))
+    with pytest.raises(CandidateFailed, match="no new vivado_synth.rpt"):
+        _check_fresh_reports(tmp_path, since=build_start, vsynth=True, what="vivado synthesis")
