@@ -3,10 +3,11 @@
 hls4ml's own reader (``hls4ml.report.parse_vivado_report``) does the work where it can: it
 reads the C-synthesis XML and Vivado's ``vivado_synth.rpt``. What it does not read is
 filled in here from the same files: tool versions and the device (for provenance), and the
-C-synthesis summary from the text ``.rpt`` when a project (e.g. an archived one) keeps no XML. Two of hls4ml's
-conventions are corrected rather than passed on: its ``BRAM_18K`` from ``vivado_synth.rpt``
-is the *Block RAM Tile* count, and a tile is 36 Kb, i.e. two 18 Kb blocks; and LUT/FF after
-Vivado logic synthesis are preferred to the HLS estimate when both exist.
+C-synthesis summary from the text ``.rpt`` when a project (e.g. an archived one) keeps no
+XML. One hls4ml convention is corrected rather than passed on: its ``BRAM_18K`` from
+``vivado_synth.rpt`` is the *Block RAM Tile* count, and a tile is 36 Kb, i.e. two 18 Kb
+blocks. Where Vivado logic synthesis ran, its LUT/FF/DSP/BRAM replace the HLS estimates
+(which stay in ``extra['hls_estimate']``).
 """
 
 from __future__ import annotations
