@@ -23,7 +23,7 @@ import pandas as pd
 from qnas.errors import ConfigError, FatalError, InfeasibleCandidate, QnasError
 
 from ._progress import Progress, best_feasible_label
-from ._storage import check_storage_writable, default_storage, disk_error, ensure_dir
+from ._storage import check_storage_writable, default_storage, disk_error, ensure_dir, open_storage
 from ._trial import QKerasTrainer, Trainer, TrialRunner, completed_by_fingerprint
 from .config import StudyConfig
 from .constraints import BudgetRejection, estimate_summary
@@ -81,10 +81,12 @@ def _storage_failure(exc: Exception, url: str) -> FatalError:
         "check the URL, or pass --storage sqlite:///<writable path>.db")
 
 
-def _open_study(config: StudyConfig, url: str, resume: bool, seed: int, echo: Callable[[str], None]):
+def _open_study(config: StudyConfig, url: str, run_dir: Path, resume: bool, seed: int,
+                echo: Callable[[str], None]):
     import optuna
     try:
-        summaries = {s.study_name: s for s in optuna.get_all_study_summaries(url, include_best_trial=False)}
+        storage = open_storage(url)
+        summaries = {s.study_name: s for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
     except Exception as exc:  # SQLAlchemy/driver errors have no common base worth importing
         raise _storage_failure(exc, url) from exc
     existing = summaries.get(config.name)
@@ -98,15 +100,19 @@ def _open_study(config: StudyConfig, url: str, resume: bool, seed: int, echo: Ca
     # (and duplicate) the candidates drawn before the interruption; reruns stay reproducible.
     sampler = make_sampler(config, seed + n_existing)
     try:
-        study = optuna.create_study(study_name=config.name, storage=url, directions=config.directions,
+        study = optuna.create_study(study_name=config.name, storage=storage, directions=config.directions,
                                     sampler=sampler, load_if_exists=True)
     except Exception as exc:
         raise _storage_failure(exc, url) from exc
     metrics = [o.metric for o in config.objectives]
     stored = study.user_attrs.get("objectives")
     if stored is None:
-        study.set_user_attr("objectives", metrics)
-        study.set_user_attr("directions", config.directions)
+        # what later stages (export, synthesis) need to read the study without the YAML
+        for key, value in (("objectives", metrics), ("directions", config.directions),
+                           ("part", config.budget.part.name), ("clock_ns", config.budget.clock_ns),
+                           ("run_dir", str(run_dir.resolve())), ("dataset", config.dataset.name),
+                           ("study_file", str(config.source or ""))):
+            study.set_user_attr(key, value)
     elif stored != metrics or [d.name.lower() for d in study.directions] != config.directions:
         raise FatalError(f"study {config.name!r} in {url} optimises {stored}, but the study file declares "
                          f"{metrics} ({config.directions}); use another --out/--storage or restore the objectives")
@@ -172,7 +178,7 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
     url = storage or config.storage or default_storage(run_dir)
     check_storage_writable(url)
     sampler_seed = config.sampler.seed if config.sampler.seed is not None else seed
-    study = _open_study(config, url, resume, sampler_seed, echo)
+    study = _open_study(config, url, run_dir, resume, sampler_seed, echo)
     if resume:
         _recover(study, echo)
     dataset = load_dataset(config.dataset.name, config.dataset.options, seed)
