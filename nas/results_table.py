@@ -19,7 +19,7 @@ import pandas as pd
 __all__ = ["ESTIMATE_COLUMNS", "build_table", "format_pareto", "trial_row", "write_table"]
 
 ESTIMATE_COLUMNS = ("lut", "ff", "dsp", "bram", "latency_cycles", "ii_cycles", "latency_ns")
-_FIRST = ["number", "state", "feasible", "reason", "architecture", "family", "strategy", "n_params"]
+_FIRST = ["number", "state", "feasible", "reason", "rejected_by", "architecture", "family", "strategy", "n_params"]
 
 
 def trial_row(trial, objectives: Sequence) -> dict[str, Any]:
@@ -38,6 +38,7 @@ def trial_row(trial, objectives: Sequence) -> dict[str, Any]:
         "state": state,
         "feasible": feasible,
         "reason": attrs.get("reason", ""),
+        "rejected_by": attrs.get("rejected_by", ""),
         "architecture": attrs.get("architecture", ""),
         "family": attrs.get("family", ""),
         "strategy": trial.params.get("strategy"),

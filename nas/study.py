@@ -82,7 +82,7 @@ def _storage_failure(exc: Exception, url: str) -> FatalError:
 
 
 def _open_study(config: StudyConfig, url: str, run_dir: Path, resume: bool, seed: int,
-                echo: Callable[[str], None]):
+                sampler_seed: int, echo: Callable[[str], None]):
     import optuna
     try:
         storage = open_storage(url)
@@ -98,24 +98,29 @@ def _open_study(config: StudyConfig, url: str, run_dir: Path, resume: bool, seed
         echo(f"qnas run: nothing to resume: no study {config.name!r} in {url}; starting a new one")
     # A resumed sampler gets a fresh seed derived from the trial count, so it does not replay
     # (and duplicate) the candidates drawn before the interruption; reruns stay reproducible.
-    sampler = make_sampler(config, seed + n_existing)
+    sampler = make_sampler(config, sampler_seed + n_existing)
     try:
         study = optuna.create_study(study_name=config.name, storage=storage, directions=config.directions,
                                     sampler=sampler, load_if_exists=True)
     except Exception as exc:
         raise _storage_failure(exc, url) from exc
-    metrics = [o.metric for o in config.objectives]
-    stored = study.user_attrs.get("objectives")
-    if stored is None:
-        # what later stages (export, synthesis) need to read the study without the YAML
-        for key, value in (("objectives", metrics), ("directions", config.directions),
-                           ("part", config.budget.part.name), ("clock_ns", config.budget.clock_ns),
-                           ("run_dir", str(run_dir.resolve())), ("dataset", config.dataset.name),
-                           ("study_file", str(config.source or ""))):
+    # What makes earlier trials comparable with new ones must not change on --resume.
+    identity = {"objectives": [o.metric for o in config.objectives], "directions": config.directions,
+                "dataset": config.dataset.name, "seed": seed}
+    stored = {k: study.user_attrs[k] for k in identity if k in study.user_attrs}
+    if not stored:
+        # plus what later stages (export, synthesis) need to read the study without the YAML
+        for key, value in {**identity, "part": config.budget.part.name, "clock_ns": config.budget.clock_ns,
+                           "run_dir": str(run_dir.resolve()), "study_file": str(config.source or "")}.items():
             study.set_user_attr(key, value)
-    elif stored != metrics or [d.name.lower() for d in study.directions] != config.directions:
-        raise FatalError(f"study {config.name!r} in {url} optimises {stored}, but the study file declares "
-                         f"{metrics} ({config.directions}); use another --out/--storage or restore the objectives")
+    else:
+        changed = [k for k in identity if stored.get(k) != identity[k]]
+        if changed:
+            raise FatalError(f"study {config.name!r} in {url} was run with "
+                             + ", ".join(f"{k}={stored.get(k)!r}" for k in changed) + "; now "
+                             + ", ".join(f"{k}={identity[k]!r}" for k in changed)
+                             + ": its trials would not be comparable. Resume with the original settings, "
+                             "or start a new study with another --out/--storage")
     return study
 
 
@@ -178,7 +183,7 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
     url = storage or config.storage or default_storage(run_dir)
     check_storage_writable(url)
     sampler_seed = config.sampler.seed if config.sampler.seed is not None else seed
-    study = _open_study(config, url, run_dir, resume, sampler_seed, echo)
+    study = _open_study(config, url, run_dir, resume, seed, sampler_seed, echo)
     if resume:
         _recover(study, echo)
     dataset = load_dataset(config.dataset.name, config.dataset.options, seed)

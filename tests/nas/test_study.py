@@ -159,11 +159,15 @@ def test_existing_study_without_resume_is_refused(tmp_path):
         _run(tmp_path, FakeTrainer(), small_study(n_trials=2))
 
 
-def test_resume_with_other_objectives_is_refused(tmp_path):
+def test_resume_with_other_objectives_dataset_or_seed_is_refused(tmp_path):
     _run(tmp_path, FakeTrainer(), small_study(n_trials=2))
-    with pytest.raises(FatalError, match="optimises"):
+    with pytest.raises(FatalError, match="objectives=.*not be comparable"):
         _run(tmp_path, FakeTrainer(), small_study(n_trials=3, objectives=["accuracy", "ff", "latency_ns"]),
              resume=True)
+    with pytest.raises(FatalError, match="seed=0.*seed=4"):
+        _run(tmp_path, FakeTrainer(), small_study(n_trials=3), resume=True, seed=4)
+    with pytest.raises(FatalError, match="dataset='digits'"):
+        _run(tmp_path, FakeTrainer(), small_study(n_trials=3, dataset="jets"), resume=True)
 
 
 def test_failed_candidate_is_recorded_with_traceback_and_the_study_goes_on(tmp_path):
