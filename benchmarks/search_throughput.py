@@ -3,7 +3,8 @@
 Runs a study for real (QKeras training, the estimator as ``estimators.estimate`` runs it)
 in a fresh run directory and reports, from the study's own records:
 
-* trials per hour (every finished trial) and trained trials per hour,
+* trials per hour (every finished trial) and trained trials per hour (a candidate that
+  differs from an earlier one only in reuse factors/strategy reuses its trained network),
 * the share of candidates rejected by the estimator before training (fraction of all
   trials), and the median cost of such a rejection against the median trained trial,
 * the Pareto set size at the end.
@@ -46,8 +47,8 @@ def measure(config_path: Path, n_trials: int | None, out: Path) -> dict:
     table = result.table
     n = len(table)
     rejected = table[table["rejected_by"] == "estimator"]
-    trained = table[(table["state"] == "COMPLETE") & table["duplicate_of"].isna()]
-    reused = int(table["duplicate_of"].notna().sum())
+    trained = table[(table["state"] == "COMPLETE") & table["weights_from"].isna()]
+    reused = int(table["weights_from"].notna().sum())
     failed = int((table["state"] == "FAIL").sum())
     return {
         "study": config.name,
@@ -55,7 +56,7 @@ def measure(config_path: Path, n_trials: int | None, out: Path) -> dict:
         "estimator": str(trained["estimator"].iloc[0]) if len(trained) else None,
         "trials": n,
         "trained_trials": len(trained),
-        "reused_duplicates": reused,
+        "reused_trained_networks": reused,
         "failed_trials": failed,
         "wall_seconds": wall,
         "trials_per_hour": n / wall * 3600 if wall else None,

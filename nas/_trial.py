@@ -2,15 +2,20 @@
 
 Outcomes are exceptions, mapped to trial states by the driver (:mod:`nas.study`):
 ``BudgetRejection``/``InfeasibleCandidate`` -> PRUNED with the reason, ``CandidateFailed``
--> FAIL with the traceback, ``FatalError`` -> stop. A candidate the study already trained
-(same spec fingerprint) is not trained again: its recorded results are reused, because
-training is seeded and the second run would only repeat the first.
+-> FAIL with the traceback, ``FatalError`` -> stop.
+
+Reuse factors and the strategy change the hardware, not the network: two candidates that
+differ only there train to the same weights (training is seeded and deterministic). So a
+candidate whose network the study has already trained is not trained again; it takes that
+trial's trained weights and metrics (user attribute ``weights_from``), and gets its own
+estimate, constraints, objective values and artifacts.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
@@ -18,13 +23,11 @@ from qnas.artifacts import TrialArtifacts
 from qnas.data import Dataset
 from qnas.errors import CandidateFailed, FatalError
 from qnas.spec import ModelSpec
+from qnas.weights import ModelWeights
 
 from ._storage import disk_error
 from .config import StudyConfig
 from .constraints import estimate_for_budget, estimate_summary, precheck, record_constraints
-
-#: user attributes a duplicate candidate copies from the trial that trained it
-_REUSED_ATTRS = ("estimate", "metrics_val", "metrics_test", "epochs_run", "train_seconds", "artifacts")
 
 
 class Trainer(Protocol):
@@ -52,19 +55,41 @@ class QKerasTrainer:
         training.save_trained(trained, artifacts, dataset)
 
 
+def network_key(spec: ModelSpec) -> str:
+    """Fingerprint of what training sees: the spec without reuse factors and strategy."""
+    layers = tuple(replace(layer, reuse_factor=1) for layer in spec.layers)
+    return replace(spec, layers=layers, strategy="latency").fingerprint()
+
+
 @dataclass(frozen=True)
-class Completed:
-    """What a later duplicate of a completed candidate reuses."""
+class TrainedNetwork:
+    """A network the study trained: where its artifacts are and what it scored."""
 
     number: int
-    values: tuple[float, ...]
-    constraints: Mapping[str, float]
-    attrs: Mapping[str, Any]
+    artifacts: str  # relative to the run directory
+    metrics_val: Mapping[str, float]
+    metrics_test: Mapping[str, float]
+    epochs_run: int
+    train_seconds: float
 
     @classmethod
-    def from_frozen(cls, trial) -> "Completed":
-        return cls(trial.number, tuple(trial.values), dict(trial.constraints),
-                   {k: trial.user_attrs[k] for k in _REUSED_ATTRS if k in trial.user_attrs})
+    def from_frozen(cls, trial) -> "TrainedNetwork | None":
+        a = trial.user_attrs
+        if trial.state.name != "COMPLETE" or "artifacts" not in a or "metrics_val" not in a:
+            return None
+        return cls(a.get("weights_from", trial.number), a["artifacts"], a["metrics_val"],
+                   a.get("metrics_test", {}), a.get("epochs_run", 0), a.get("train_seconds", 0.0))
+
+
+def trained_networks(trials: Sequence) -> dict[str, TrainedNetwork]:
+    """Networks trained by the completed trials of a (resumed) study, by :func:`network_key`."""
+    out: dict[str, TrainedNetwork] = {}
+    for t in trials:
+        spec_json = t.user_attrs.get("spec")
+        net = TrainedNetwork.from_frozen(t) if spec_json else None
+        if net is not None:
+            out.setdefault(network_key(ModelSpec.from_json(spec_json)), net)
+    return out
 
 
 def _scalars(metrics: Mapping[str, Any] | None) -> dict[str, float]:
@@ -80,40 +105,48 @@ def _scalars(metrics: Mapping[str, Any] | None) -> dict[str, float]:
 
 class TrialRunner:
     def __init__(self, config: StudyConfig, dataset: Dataset, trainer: Trainer, run_dir: Path,
-                 completed: Mapping[str, Completed]):
+                 networks: Mapping[str, TrainedNetwork]):
         self.config = config
         self.dataset = dataset
         self.trainer = trainer
         self.run_dir = run_dir
-        self.completed: dict[str, Completed] = dict(completed)
+        self.networks: dict[str, TrainedNetwork] = dict(networks)
         self.n_inputs = dataset.n_features
         self.n_outputs = dataset.n_classes if dataset.task == "classification" else dataset.n_features
 
     def run(self, trial) -> list[float]:
         spec = self.config.search_space.sample(trial, self.n_inputs, self.n_outputs)
-        fingerprint = spec.fingerprint()
         for key, value in (("spec", spec.to_json(indent=None)), ("architecture", spec.architecture),
-                           ("fingerprint", fingerprint), ("family", spec.family),
+                           ("fingerprint", spec.fingerprint()), ("family", spec.family),
                            ("n_params", spec.n_params)):
             trial.set_user_attr(key, value)
-        if fingerprint in self.completed:
-            return self._reuse(trial, self.completed[fingerprint])
         budget = self.config.budget
         pre = precheck(trial, spec, budget)
         trial.set_user_attr("estimate", estimate_summary(pre, "pre-training"))
-        trained = self.trainer.train(spec, self.dataset)
-        post = estimate_for_budget(spec, budget, trained.weights)
-        constraints = record_constraints(trial, budget, post)
-        val, test = _scalars(trained.val_metrics), _scalars(trained.metrics)
-        for key, value in (("estimate", estimate_summary(post, "trained weights")), ("metrics_val", val),
-                           ("metrics_test", test), ("epochs_run", int(trained.epochs_run)),
-                           ("train_seconds", float(trained.train_seconds))):
-            trial.set_user_attr(key, value)
-        values = self._objective_values(spec, val, post)
-        self._save(trial, trained, post)
-        self.completed[fingerprint] = Completed(trial.number, tuple(values), constraints,
-                                                {k: trial.user_attrs[k] for k in _REUSED_ATTRS
-                                                 if k in trial.user_attrs})
+        artifacts = TrialArtifacts.for_trial(self.run_dir, trial.number)
+        key = network_key(spec)
+        prior = self.networks.get(key)
+        source = TrialArtifacts(self.run_dir / prior.artifacts) if prior is not None else None
+        if source is not None and source.spec.exists() and source.weights.exists():
+            weights = ModelWeights.load(source.weights)
+            net = replace(prior, artifacts=str(artifacts.root.relative_to(self.run_dir)))
+            trial.set_user_attr("weights_from", prior.number)
+            trained = None
+        else:
+            trained = self.trainer.train(spec, self.dataset)
+            weights = trained.weights
+            net = TrainedNetwork(trial.number, str(artifacts.root.relative_to(self.run_dir)),
+                                 _scalars(trained.val_metrics), _scalars(trained.metrics),
+                                 int(trained.epochs_run), float(trained.train_seconds))
+        post = estimate_for_budget(spec, budget, weights)
+        record_constraints(trial, budget, post)
+        for attr, value in (("estimate", estimate_summary(post, "trained weights")),
+                            ("metrics_val", dict(net.metrics_val)), ("metrics_test", dict(net.metrics_test)),
+                            ("epochs_run", net.epochs_run), ("train_seconds", net.train_seconds)):
+            trial.set_user_attr(attr, value)
+        values = self._objective_values(spec, net.metrics_val, post)
+        self._save(trial, artifacts, spec, trained, prior, post)
+        self.networks.setdefault(key, net)
         return values
 
     def _objective_values(self, spec: ModelSpec, val: Mapping[str, float], estimate) -> list[float]:
@@ -133,11 +166,19 @@ class TrialRunner:
             values.append(value)
         return values
 
-    def _save(self, trial, trained: Any, estimate) -> None:
-        artifacts = TrialArtifacts.for_trial(self.run_dir, trial.number)
+    def _save(self, trial, artifacts: TrialArtifacts, spec: ModelSpec, trained: Any,
+              prior: TrainedNetwork | None, estimate) -> None:
+        """Write the trial's artifacts; spec.json comes last so ``exists()`` means complete."""
         try:
             artifacts.root.mkdir(parents=True, exist_ok=True)
-            self.trainer.save(trained, artifacts, self.dataset)
+            if trained is not None:
+                self.trainer.save(trained, artifacts, self.dataset)
+            else:  # same network as trial prior.number: its files, this trial's spec
+                source = self.run_dir / prior.artifacts
+                for path in sorted(source.iterdir()):
+                    if path.name not in (artifacts.spec.name, artifacts.estimate.name) and path.is_file():
+                        shutil.copy2(path, artifacts.root / path.name)
+                artifacts.spec.write_text(spec.to_json())
             artifacts.estimate.write_text(estimate.to_json())
         except OSError as exc:
             fatal = disk_error(exc, f"the artifacts of trial {trial.number} ({artifacts.root})")
@@ -145,21 +186,3 @@ class TrialRunner:
                 raise fatal from exc
             raise
         trial.set_user_attr("artifacts", str(artifacts.root.relative_to(self.run_dir)))
-
-    def _reuse(self, trial, done: Completed) -> list[float]:
-        for key, value in done.constraints.items():
-            trial.set_constraint(key, value)
-        for key, value in done.attrs.items():
-            trial.set_user_attr(key, value)
-        trial.set_user_attr("duplicate_of", done.number)
-        return list(done.values)
-
-
-def completed_by_fingerprint(trials: Sequence) -> dict[str, Completed]:
-    """Completed trials of a (resumed) study, keyed by spec fingerprint."""
-    out = {}
-    for t in trials:
-        fp = t.user_attrs.get("fingerprint")
-        if t.state.name == "COMPLETE" and fp and fp not in out and t.values:
-            out[fp] = Completed.from_frozen(t)
-    return out

@@ -67,7 +67,7 @@ def trial_row(trial, objectives: Sequence) -> dict[str, Any]:
     row["train_seconds"] = attrs.get("train_seconds")
     row["duration_s"] = trial.duration.total_seconds() if trial.duration else None
     row["retry_of"] = attrs.get("retry_of")
-    row["duplicate_of"] = attrs.get("duplicate_of")
+    row["weights_from"] = attrs.get("weights_from")
     row["artifacts"] = attrs.get("artifacts", "")
     row["fingerprint"] = attrs.get("fingerprint", "")
     row["spec"] = attrs.get("spec", "")
@@ -117,6 +117,17 @@ def write_table(table: pd.DataFrame, run_dir: str | Path, stem: str = "results")
     return csv_path, parquet_path
 
 
+def _details(spec_json: str) -> str:
+    """What the architecture label leaves out: input/activation bits and reuse factors."""
+    from qnas.spec import ModelSpec
+    if not spec_json:
+        return ""
+    spec = ModelSpec.from_json(spec_json)
+    acts = "/".join(str(l.activation.bits) for l in spec.layers if l.activation is not None)
+    reuse = "/".join(str(l.reuse_factor) for l in spec.layers)
+    return f"in{spec.input_quantizer.bits} a[{acts}] R[{reuse}]"
+
+
 def format_pareto(table: pd.DataFrame, numbers: Sequence[int], objectives: Sequence) -> str:
     """The Pareto set as aligned text, sorted by the first objective (best first)."""
     if not len(numbers):
@@ -124,7 +135,8 @@ def format_pareto(table: pd.DataFrame, numbers: Sequence[int], objectives: Seque
     rows = table[table["number"].isin(list(numbers))].copy()
     first = objectives[0]
     rows = rows.sort_values(f"objective_{first.metric}", ascending=first.direction == "minimize")
-    cols = ["number", "architecture"] + [f"objective_{o.metric}" for o in objectives]
+    rows["details"] = [_details(text) for text in rows["spec"]]
+    cols = ["number", "architecture", "details"] + [f"objective_{o.metric}" for o in objectives]
     test_cols = [f"test_{o.metric}" for o in objectives if f"test_{o.metric}" in rows.columns]
     metrics = {o.metric for o in objectives}
     cols += test_cols + [c for c in ("est_lut", "est_latency_ns") if c[4:] not in metrics] + ["estimator"]

@@ -24,7 +24,7 @@ from qnas.errors import ConfigError, FatalError, InfeasibleCandidate, QnasError
 
 from ._progress import Progress, best_feasible_label
 from ._storage import check_storage_writable, default_storage, disk_error, ensure_dir, open_storage
-from ._trial import QKerasTrainer, Trainer, TrialRunner, completed_by_fingerprint
+from ._trial import QKerasTrainer, Trainer, TrialRunner, trained_networks
 from .config import StudyConfig
 from .constraints import BudgetRejection, estimate_summary
 from .datasets import load_dataset
@@ -144,6 +144,14 @@ def _recover(study, echo: Callable[[str], None]) -> None:
             echo(f"qnas run: queued the candidate of interrupted trial {t.number} again")
 
 
+def _distinct_designs(trials) -> list[int]:
+    """Trial numbers, one per distinct spec (a sampler may draw the same candidate twice)."""
+    first: dict[str, int] = {}
+    for t in sorted(trials, key=lambda t: t.number):
+        first.setdefault(t.user_attrs.get("fingerprint", str(t.number)), t.number)
+    return sorted(first.values())
+
+
 def _counts_toward_total(trial) -> bool:
     return trial.state.is_finished() and not trial.user_attrs.get("interrupted")
 
@@ -192,7 +200,7 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
         raise ConfigError("search_space.family", f"family {space.family!r} builds {space.task} models, but "
                           f"dataset {dataset.name!r} is an {dataset.task} dataset; choose a matching family")
     runner = TrialRunner(config, dataset, trainer or QKerasTrainer(config.training, seed), run_dir,
-                         completed_by_fingerprint(study.get_trials(deepcopy=False)))
+                         trained_networks(study.get_trials(deepcopy=False)))
     done = sum(_counts_toward_total(t) for t in study.get_trials(deepcopy=False))
     resume_command = " ".join(
         ["qnas run", str(config.source or "<study.yaml>"), "--resume"]
@@ -281,7 +289,7 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
         raise
     bar.close()
     table = write()
-    pareto = sorted(t.number for t in study.best_trials)
+    pareto = _distinct_designs(study.best_trials)
     seconds = time.perf_counter() - started
     echo(f"\nPareto set ({len(pareto)} feasible trials, objectives "
          f"{', '.join(f'{o.metric} ({o.direction})' for o in config.objectives)} on the validation split):")

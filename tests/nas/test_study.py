@@ -44,7 +44,8 @@ def test_over_budget_candidates_are_rejected_before_training(tmp_path):
         assert "LUT" in t.user_attrs["reason"] and t.user_attrs["rejected_by"] == "estimator"
         assert t.constraints["lut"] > 0  # the sampler sees why
         assert t.user_attrs["estimate"]["stage"] == "pre-training"
-    assert len(trainer.trained) == len({t.user_attrs["fingerprint"] for t in complete})
+    assert len(trainer.trained) == len({t.user_attrs["fingerprint"] for t in complete
+                                        if "weights_from" not in t.user_attrs})
     for t in complete:
         assert all(v <= 0 for v in t.constraints.values())
         assert t.user_attrs["estimate"]["stage"] == "trained weights"
@@ -86,7 +87,7 @@ def test_artifacts_and_estimate_saved_per_completed_trial(tmp_path):
     trainer = FakeTrainer()
     _run(tmp_path, trainer)
     for t in _trials(tmp_path):
-        if t.state == TrialState.COMPLETE and "duplicate_of" not in t.user_attrs:
+        if t.state == TrialState.COMPLETE:
             root = tmp_path / "run" / t.user_attrs["artifacts"]
             assert (root / "spec.json").exists() and (root / "estimate.json").exists()
     assert len(trainer.saved) == len(trainer.trained)
@@ -252,14 +253,20 @@ def test_nsga2_with_constraints_runs(tmp_path):
     assert len(result.table) == 12
 
 
-def test_a_repeated_candidate_is_not_trained_twice(tmp_path):
-    data = small_study(n_trials=12, search_space={"family": "mlp", "depth": [1], "width": [8],
-                                                  "weight_bits": [8]})
+def test_a_network_is_trained_once_whatever_its_reuse_factors(tmp_path):
+    data = small_study(n_trials=14, search_space={"family": "mlp", "depth": [1], "width": [8],
+                                                  "weight_bits": [8], "reuse_factor": [1, 2, 4, 8]})
     trainer = FakeTrainer()
     result = _run(tmp_path, trainer, data)
-    assert len(trainer.trained) == len({s.fingerprint() for s in trainer.trained})
-    dups = result.table[result.table["duplicate_of"].notna()]
-    assert len(dups) == 12 - len(trainer.trained) > 0
-    first = result.table.set_index("number")
-    for _, row in dups.iterrows():
-        assert row["objective_accuracy"] == first.loc[int(row["duplicate_of"]), "objective_accuracy"]
+    table = result.table.set_index("number")
+    assert len(trainer.trained) == 1  # one network; only reuse factors vary
+    reused = table[table["weights_from"].notna()]
+    assert len(reused) == 13 and set(reused["weights_from"]) == {0}
+    assert (reused["objective_accuracy"] == table.loc[0, "objective_accuracy"]).all()
+    assert table["est_latency_ns"].nunique() > 1  # but each gets its own estimate
+    for number in reused.index:
+        art = tmp_path / "run" / table.loc[number, "artifacts"]
+        spec = ModelSpec.from_json((art / "spec.json").read_text())
+        assert spec.fingerprint() == table.loc[number, "fingerprint"]
+        assert (art / "weights.npz").exists() and (art / "estimate.json").exists()
+    assert len(set(result.pareto)) == len({table.loc[n, "fingerprint"] for n in result.pareto})
