@@ -83,7 +83,7 @@ def make_jets_command(args: argparse.Namespace) -> int:
                         chunk_size=args.chunk_size, cuts=cuts, progress=not args.no_progress,
                         command=command)
     print(f"wrote {sidecar['n_jets']} jets to {args.out} "
-          f"({sidecar['cpu_seconds_all_chunks']:.0f} CPU s over all chunks)")
+          f"({sidecar['worker_seconds_all_chunks']:.0f} worker-seconds over all chunks)")
     return 0
 
 

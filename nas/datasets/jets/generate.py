@@ -228,7 +228,7 @@ def make_jets(out: str | os.PathLike, n_jets: int, seed: int = 0, workers: int =
         "pythia_settings": {c: pythia_settings(c, 0, cuts) for c in CLASS_NAMES},
         "pythia_seed_note": "Random:seed = chunk_seed(seed, class, chunk index) per chunk",
         "chunks": table, "wall_seconds_this_run": round(wall, 1),
-        "cpu_seconds_all_chunks": round(sum(t["seconds"] for t in table), 1),
+        "worker_seconds_all_chunks": round(sum(t["seconds"] for t in table), 1),
         "platform": {"system": platform.system(), "python": sys.version.split()[0]},
     }
     Path(out).with_suffix(".json").write_text(json.dumps(sidecar, indent=1))
