@@ -64,10 +64,14 @@ def fetch_openml_jets(cache_dir: str | os.PathLike | None = None) -> Path:
     target = cache / CACHE_FILE
     if target.is_file():
         return target
-    from sklearn.datasets import fetch_openml
+    import warnings
+
+    from sklearn import datasets as sk_datasets
     try:
-        bunch = fetch_openml(data_id=OPENML_ID, data_home=str(cache / "openml"), as_frame=True,
-                             parser="auto")
+        with warnings.catch_warnings():  # "network error ... Retrying" per retry; the error says it all
+            warnings.simplefilter("ignore", UserWarning)
+            bunch = sk_datasets.fetch_openml(data_id=OPENML_ID, data_home=str(cache / "openml"),
+                                             as_frame=True, parser="auto")
     except (OSError, ConnectionError, TimeoutError) as exc:  # URLError/HTTPError are OSErrors
         raise DataError(_offline_message(cache, exc)) from exc
     x, labels = _frame_to_arrays(bunch.frame)
