@@ -10,6 +10,7 @@ short by Ctrl-C is queued again so that no candidate is lost.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 import warnings
@@ -168,6 +169,35 @@ def _impossible_budget_message(config: StudyConfig, n: int, keys: Counter, produ
             "narrow search_space to smaller candidates (fewer/narrower layers, fewer bits, larger reuse).")
 
 
+def _run_trial(study, runner: TrialRunner, trial) -> tuple[str, Exception | None]:
+    """Run one trial and tell Optuna its fate: ("complete" | "rejected" | "failed", exception).
+
+    A FatalError is recorded on the trial (FAIL, with its message) and re-raised; Ctrl-C
+    (KeyboardInterrupt) passes through untouched for the caller to handle.
+    """
+    from optuna.trial import TrialState
+    try:
+        values = runner.run(trial)
+    except InfeasibleCandidate as exc:  # BudgetRejection included: pruned, with the reason
+        trial.set_user_attr("reason", exc.reason)
+        if isinstance(exc, BudgetRejection):
+            trial.set_user_attr("rejected_by", "estimator")
+            trial.set_user_attr("estimate", estimate_summary(exc.estimate, "pre-training"))
+        else:
+            trial.set_user_attr("rejected_by", "infeasible")
+        study.tell(trial, state=TrialState.PRUNED)
+        return "rejected", exc
+    except Exception as exc:  # CandidateFailed, or a bug/TF error: fail it and go on
+        trial.set_user_attr("reason", f"{type(exc).__name__}: {exc}")
+        trial.set_user_attr("traceback", traceback.format_exc())
+        study.tell(trial, state=TrialState.FAIL)
+        if isinstance(exc, FatalError):
+            raise
+        return "failed", exc
+    study.tell(trial, values)
+    return "complete", None
+
+
 def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str | None = None,
               resume: bool = False, out: str | Path | None = None, seed: int | None = None,
               trainer: Trainer | None = None, progress: bool = True,
@@ -226,33 +256,18 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
     try:
         while done + n_run < n_total:
             pending = trial = study.ask()
-            try:
-                values = runner.run(trial)
-            except BudgetRejection as exc:
-                trial.set_user_attr("reason", exc.reason)
-                trial.set_user_attr("rejected_by", "estimator")
-                trial.set_user_attr("estimate", estimate_summary(exc.estimate, "pre-training"))
-                study.tell(trial, state=TrialState.PRUNED)
+            outcome, detail = _run_trial(study, runner, trial)
+            if outcome == "complete":
+                rejections = failures = 0
+            elif outcome == "rejected":
                 rejections += 1
-                rejected_keys.update(exc.violated)
-                producer = exc.estimate.producer
-            except InfeasibleCandidate as exc:
-                trial.set_user_attr("reason", exc.reason)
-                trial.set_user_attr("rejected_by", "infeasible")
-                study.tell(trial, state=TrialState.PRUNED)
-                rejections += 1
-            except Exception as exc:  # CandidateFailed, or a bug/TF error: fail it and go on
-                trial.set_user_attr("reason", f"{type(exc).__name__}: {exc}")
-                trial.set_user_attr("traceback", traceback.format_exc())
-                study.tell(trial, state=TrialState.FAIL)
-                if isinstance(exc, FatalError):
-                    raise
+                if isinstance(detail, BudgetRejection):
+                    rejected_keys.update(detail.violated)
+                    producer = detail.estimate.producer
+            else:
                 failures += 1
                 rejections = 0
-                last_error = f"{type(exc).__name__}: {exc}"
-            else:
-                study.tell(trial, values)
-                rejections = failures = 0
+                last_error = f"{type(detail).__name__}: {detail}"
             pending = None
             n_run += 1
             write()
@@ -282,7 +297,8 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
                                + f". Continue with: {resume_command}", resume_command) from None
     except Exception as exc:
         bar.close()
-        write()
+        with contextlib.suppress(Exception):  # the table is a view of the study; the error matters more
+            write()
         fatal = disk_error(exc, f"the study storage {url}")
         if fatal is not None and not isinstance(exc, QnasError):
             raise fatal from exc

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from qnas.errors import ConfigError
 from qnas.spec import STRATEGIES, ModelSpec, Quantizer
-from qnas.validation import (Constraint, Interval, OneOf, check_choices, check_keys, check_mapping,
+from qnas.validation import (Constraint, OneOf, check_choices, check_keys, check_mapping,
                              join_key)
 
 from ._layers import BITS, INTEGER_BITS, QUANT_CONSTRAINTS, QUANT_DEFAULTS, LayerChoices, merge_choices
