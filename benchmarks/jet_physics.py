@@ -77,12 +77,33 @@ def _train_float_mlp(data: Path, seed: int, max_rows: int | None) -> dict:
             "seconds": round(time.time() - t0, 1)}
 
 
+def _train_qkeras_6bit(data: Path, seed: int, max_rows: int | None, epochs: int) -> dict:
+    """The hls4ml tagger as qnas builds it: 16-64-32-32-5, 6-bit weights/biases/activations."""
+    from nas.datasets.jets import load_embedded_jets
+    from nas.training import TrainingConfig, train_candidate
+    from qnas.spec import DenseLayerSpec, ModelSpec, Quantizer
+    ds = load_embedded_jets({"path": str(data), "max_rows": max_rows}, seed)
+    w6, act6 = Quantizer.fixed(6, 0), Quantizer.fixed(6, 2, signed=False)
+    layers = [DenseLayerSpec(f"dense_{i}", u, w6, w6, act6) for i, u in enumerate((64, 32, 32))]
+    layers.append(DenseLayerSpec("output", 5, w6, w6, None))
+    spec = ModelSpec(n_inputs=16, input_quantizer=Quantizer.fixed(10, 4), layers=tuple(layers))
+    trained = train_candidate(spec, ds, TrainingConfig(epochs=epochs, batch_size=512, learning_rate=3e-3,
+                                                       patience=5, seed=seed))
+    return {"model": f"QKeras {spec.architecture}, 6-bit weights/biases/activations, input fixed<10,4>",
+            "test_metrics": trained.metrics, "val_metrics": trained.val_metrics,
+            "epochs": trained.epochs_run, "seconds": round(trained.train_seconds, 1),
+            "train_rows": int(len(ds.x_train))}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=embedded_path(), help="make-jets .npz file")
     parser.add_argument("--out", type=Path, default=Path("runs/jet_physics"))
     parser.add_argument("--train", action="store_true", help="also train the float MLP baseline")
-    parser.add_argument("--max-rows", type=int, default=None, help="subsample for --train")
+    parser.add_argument("--train-qkeras", action="store_true",
+                        help="also train the 6-bit QKeras 16-64-32-32-5 tagger (needs the train extra)")
+    parser.add_argument("--epochs", type=int, default=30, help="epochs for --train-qkeras")
+    parser.add_argument("--max-rows", type=int, default=None, help="subsample for --train/--train-qkeras")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -100,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.train:
         summary["float_mlp"] = _train_float_mlp(args.data, args.seed, args.max_rows)
         print(f"float 16-64-32-32-5 MLP test accuracy: {summary['float_mlp']['test_accuracy']:.4f}")
+    if args.train_qkeras:
+        summary["qkeras_6bit"] = _train_qkeras_6bit(args.data, args.seed, args.max_rows, args.epochs)
+        print(f"QKeras 6-bit 16-64-32-32-5 test metrics: {summary['qkeras_6bit']['test_metrics']}")
     summary["figures"] = _plots(cols, args.out)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"wrote {args.out / 'summary.json'}" + (f" and {len(summary['figures'])} figures" if summary["figures"] else ""))
