@@ -17,9 +17,10 @@ def fit_relative_nnls(features: np.ndarray, target: np.ndarray, ridge: float = 1
     keep = y > 0
     if keep.sum() < 1:
         raise ValueError("need at least one design with a positive target to fit")
-    w = 1.0 / y[keep]
+    # a near-zero target would own the whole fit; floor the weight at 2 % of the median
+    w = 1.0 / np.maximum(y[keep], 0.02 * float(np.median(y[keep])))
     A = X[keep] * w[:, None]
-    b = np.ones(int(keep.sum()))
+    b = y[keep] * w
     # tiny ridge rows keep the problem well posed when a feature is absent from the data
     scale = np.sqrt(ridge) * np.maximum(np.abs(A).max(axis=0), 1e-12)
     A = np.vstack([A, np.diag(scale)])

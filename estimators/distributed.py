@@ -36,8 +36,12 @@ from qnas.weights import ModelWeights
 
 from ._checks import check_spec
 from ._csd import WeightPrior
+from ._da_trace import FF_FEATURES as TRACE_FF_FEATURES
+from ._da_trace import LUT_FEATURES as TRACE_LUT_FEATURES
 from ._fitting import fit_relative_nnls
 from ._layer_stats import LayerStats, layer_stats, log2ceil
+from ._surrogate import expected_max_terms, load_surrogate
+from ._surrogate import predict as surrogate_predict
 from .parts import DEFAULT_PART, get_part
 
 #: latency units (adder levels) added by the activation: round-half-even (tie detect,
@@ -45,23 +49,21 @@ from .parts import DEFAULT_PART, get_part
 ROUND_CLIP_LEVELS = 4
 CLIP_LEVELS = 1
 
-LUT_FEATURES = ("shared_adder_bits", "shared_adders", "round_logic_bits", "act_logic_bits", "naive_adder_bits")
-FF_FEATURES = ("input_bits", "output_bits", "tree_boundary_bits", "act_boundary_bits")
-#: da4ml op classes (by opcode) whose summed cost feeds the trace-tier LUT map: Yosys packs
-#: constant adds, ReLU and clip muxes better than carry-chain adders, so each gets its own
-#: coefficient
-TRACE_OP_CLASSES = {"adder_cost": (0, 1), "const_add_cost": (4,), "relu_cost": (2, -2), "mux_cost": (6, -6)}
-TRACE_LUT_FEATURES = ("adder_cost", "const_add_cost", "relu_cost", "mux_cost", "other_cost", "n_adders")
-TRACE_FF_FEATURES = ("register_bits", "one")
+LUT_FEATURES = ("surrogate_cost", "shared_adder_bits", "shared_adders", "round_logic_bits", "act_logic_bits",
+                "naive_adder_bits")
+FF_FEATURES = ("surrogate_register_bits", "input_bits", "output_bits", "tree_output_bits", "tree_input_bits",
+               "act_boundary_bits")
+REGISTER_FEATURES = FF_FEATURES[1:]
+
 
 #: Uncalibrated defaults (fitted to da4ml's own cost model on sampled designs, not to
 #: synthesis); replaced by ``fit`` / the coefficient files in ``estimators/data``.
 DEFAULT_COEF: dict[str, Any] = {
-    "lut": [0.35, 1.0, 0.4, 0.1, 0.05],
-    "ff": [1.0, 1.0, 0.6, 0.9],
+    "lut": [0.0, 0.35, 1.0, 0.4, 0.1, 0.05],
+    "ff": [0.0, 0.68, 0.7, 0.51, 1.4, 0.38],
     "trace_lut": [0.95, 0.95, 0.95, 0.95, 0.95, 0.0],
-    "trace_ff": [1.0, 0.0],
-    "depth_offset": 0.5,
+    "trace_ff": [1.0, 0.0, 0.0],
+    "depth_offset": 0.0,
 }
 
 RANGE_KEYS = ("products", "max_fan_in", "max_units", "n_layers", "max_in_bits", "max_w_bits")
@@ -124,7 +126,8 @@ class DistributedArithmeticEstimator:
         traced = self._trace(spec, weights, cutoff) if weights is not None and self.trace != "never" else None
         if traced is not None:
             tier = "trace"
-            n_stages, cycles = traced["n_stages"], traced["n_stages"] + 1
+            n_stages = int(traced["n_stages"])
+            cycles = n_stages + 1
             feats = [traced[k] for k in TRACE_LUT_FEATURES]
             lut_total = float(np.dot(coef["trace_lut"], feats))
             ff_total = float(np.dot(coef["trace_ff"], [traced[k] for k in TRACE_FF_FEATURES]))
@@ -136,11 +139,7 @@ class DistributedArithmeticEstimator:
         else:
             notes.append("analytic tier with exact CSD digit counts from the weights")
 
-        share = np.array(lut_layers) / max(sum(lut_layers), 1e-9)
-        per_layer = tuple(
-            LayerResources(s.name, lut=float(lut_total * share[i]), ff=0.0, dsp=0.0, bram=0.0,
-                           latency_cycles=0, ii_cycles=1)
-            for i, s in enumerate(stats))
+        per_layer = _split_per_layer(stats, profile, lut_layers, lut_total, ff_total, int(cycles), cutoff)
         in_range, range_notes = self._range_check(spec, fpga.name)
         notes.extend(range_notes)
         return ResourceEstimate(
@@ -168,7 +167,7 @@ class DistributedArithmeticEstimator:
         stats = [layer_stats(s, w, self.prior) for s, w in zip(specs, weights)]
         cycles = np.array([t.latency_cycles for t in truths])
         best = (-1, coef["depth_offset"])
-        for offset in np.arange(0.0, 2.01, 0.125):
+        for offset in np.arange(-1.0, 2.01, 0.0625):
             hits = sum(cycles_for_depth(self._analytic_depth(st, offset)[0],
                                         pipeline_cutoff(c, self.adders_per_ns))[1] == y
                        for st, c, y in zip(stats, clock, cycles))
@@ -201,7 +200,9 @@ class DistributedArithmeticEstimator:
     def coefficients(self) -> dict[str, Any]:
         if not hasattr(self, "coef_"):
             raise ValueError("estimator is not fitted; call fit() first")
+        surrogate = load_surrogate()
         return {"estimator": "distributed_arithmetic", "coef": self.coef_, "range": self.range_,
+                "surrogate": None if surrogate is None else {k: surrogate[k] for k in ("da4ml", "n_layers")},
                 "n_fit": self.n_fit_, "calibrated_for": self.calibrated_for_,
                 "params": {"adders_per_ns": self.adders_per_ns, "hard_dc": self.hard_dc,
                            "prior": {"sparsity": self.prior.sparsity, "scale": self.prior.scale}},
@@ -236,6 +237,7 @@ class DistributedArithmeticEstimator:
 
     @staticmethod
     def _lut_features(stats: Sequence[LayerStats]) -> np.ndarray:
+        surrogate = load_surrogate()
         rows = []
         for s in stats:
             adders = np.maximum(s.terms - 1.0, 0.0)
@@ -243,7 +245,8 @@ class DistributedArithmeticEstimator:
             pool = max(2.0 * s.n_in * s.w_bits, 1.0)  # distinct signed, shifted inputs
             share = 1.0 / (1.0 + (s.n_out - 1) * float(np.mean(s.terms)) / pool)
             bits = float(np.sum(adders * width))
-            rows.append([bits * share, float(adders.sum()) * share,
+            cost = surrogate_predict(s, surrogate)[0] if surrogate and s.digits > 0 else 0.0
+            rows.append([cost, bits * share, float(adders.sum()) * share,
                          s.n_out * s.acc_bits * float(s.rounding),
                          s.n_out * s.acc_bits * float(s.has_activation), bits])
         return np.array(rows)
@@ -251,67 +254,48 @@ class DistributedArithmeticEstimator:
     def _analytic_lut_layers(self, stats: Sequence[LayerStats], coef: Mapping[str, Any]) -> list[float]:
         return list(self._lut_features(stats) @ np.asarray(coef["lut"], dtype=float))
 
-    @staticmethod
-    def _expected_max_terms(s: LayerStats) -> float:
-        if s.exact or s.n_out == 1:
-            return s.max_terms
-        mean = float(np.mean(s.terms))
-        # the deepest column sets the layer's depth: mean plus ~one spread for a few outputs
-        return mean + math.sqrt(max(mean, 1.0)) * min(2.0, 0.5 * math.log(s.n_out) + 0.5)
+    def _analytic_depth(self, stats: Sequence[LayerStats], offset: float,
+                        surrogate: Mapping[str, Any] | None = None) -> tuple[float, list[tuple[float, float, float]]]:
+        """Total adder depth and per layer (start, tree depth, activation depth).
 
-    def _analytic_depth(self, stats: Sequence[LayerStats], offset: float) -> tuple[float, list[tuple[float, float, float]]]:
-        """Total depth and per layer (start, tree depth, activation depth)."""
+        With the da4ml surrogate the layer latency is its prediction; without, the depth
+        of a balanced tree over the longest column. ``offset`` (fitted) is added per
+        layer before the total is rounded to whole adder levels.
+        """
+        surrogate = surrogate if surrogate is not None else load_surrogate()
         depth, profile = 0.0, []
         for s in stats:
-            tmax = self._expected_max_terms(s)
-            tree = (log2ceil(tmax) + offset) if tmax > 1 else 0.0
-            act = ROUND_CLIP_LEVELS if s.rounding else (CLIP_LEVELS if s.has_activation else 0)
-            profile.append((depth, tree, float(act)))
+            act = float(ROUND_CLIP_LEVELS if s.rounding else (CLIP_LEVELS if s.has_activation else 0))
+            if surrogate and s.digits > 0:
+                layer_latency = surrogate_predict(s, surrogate)[1] + offset
+                tree = max(layer_latency - act, 0.0)
+            else:
+                tmax = expected_max_terms(s)
+                tree = (log2ceil(tmax) + offset) if tmax > 1 else 0.0
+            profile.append((depth, tree, act))
             depth += tree + act
-        return math.floor(depth + 1e-9), profile
+        return float(math.floor(depth + 0.5)), profile
 
     @staticmethod
     def _ff_features(stats: Sequence[LayerStats], profile, depth: float, cutoff: float) -> list[float]:
-        n_stages, _ = cycles_for_depth(depth, cutoff)
-        tree_bits = act_bits = 0.0
-        for k in range(1, n_stages):
-            pos = k * cutoff
-            for s, (start, tree, act) in zip(stats, profile):
-                if start <= pos < start + tree + act or (s is stats[-1] and pos >= start):
-                    t = pos - start
-                    if t < tree:
-                        live = np.maximum(np.ceil(s.terms / 2.0 ** t), 1.0)
-                        tree_bits += float(np.sum(live * np.minimum(s.acc_bits, s.in_bits + s.w_bits + t)))
-                    else:
-                        act_bits += s.n_out * s.acc_bits
-                    break
-        first, last = stats[0], stats[-1]
-        return [first.n_in * first.in_bits, last.n_out * last.out_bits, tree_bits, act_bits]
+        return [register_surrogate(stats, profile, depth, cutoff)] + register_features(stats, profile, depth, cutoff)
 
     def _analytic_ff(self, stats, profile, depth, cutoff, coef) -> float:
         return float(np.dot(coef["ff"], self._ff_features(stats, profile, depth, cutoff)))
 
     def _trace(self, spec: ModelSpec, weights: ModelWeights, cutoff: float) -> dict[str, float] | None:
         try:
-            import da4ml.trace as da_trace
+            import da4ml.trace  # noqa: F401
 
-            from hls_backend.rtl.tracer import trace_network
+            import hls_backend.rtl.tracer  # noqa: F401
         except ImportError:
             if self.trace == "always":
                 from qnas.errors import ToolNotFound
                 raise ToolNotFound("the trace tier needs da4ml and hls_backend: pip install 'qnas[hls]'")
             return None
-        inp, out = trace_network(spec, weights, latency_cutoff=cutoff, solver_options={"hard_dc": self.hard_dc})
-        comb = da_trace.comb_trace(inp, out, keep_dead_inputs=True)
-        pipe = da_trace.to_pipeline(comb, cutoff, verbose=False)
-        feats = {k: 0.0 for k in TRACE_LUT_FEATURES}
-        classes = {code: name for name, codes in TRACE_OP_CLASSES.items() for code in codes}
-        for op in comb.ops:
-            feats[classes.get(op.opcode, "other_cost")] += float(op.cost)
-            feats["n_adders"] += 1.0 if op.opcode in (0, 1) else 0.0
-        feats.update({"da4ml_cost": float(comb.cost), "register_bits": float(pipe.reg_bits),
-                      "n_stages": len(pipe.solutions), "one": 1.0})
-        return feats
+        from ._da_trace import trace_features
+
+        return trace_features(spec, weights, cutoff, self.hard_dc)
 
     def _range_check(self, spec: ModelSpec, part: str) -> tuple[bool | None, list[str]]:
         rng = getattr(self, "range_", None)
@@ -340,3 +324,61 @@ def _design_range(specs: Sequence[ModelSpec]) -> dict[str, list[float]]:
         vals["max_in_bits"].append(max(q.bits for _, _, q in li))
         vals["max_w_bits"].append(max(l.weight.bits for l, _, _ in li))
     return {k: [float(min(v)), float(max(v))] for k, v in vals.items()}
+
+
+def register_features(stats: Sequence[LayerStats], profile, depth: float, cutoff: float) -> list[float]:
+    """Bits crossing the pipeline cuts the latency model predicts, by kind.
+
+    A cut inside a layer's adder tree at fraction ``f`` of its depth carries partial
+    sums (about ``f`` of the outputs' accumulator bits) and the inputs not yet consumed
+    (about ``1 - f`` of them); a cut inside the activation carries the accumulators.
+    """
+    n_stages, _ = cycles_for_depth(depth, cutoff)
+    tree_out = tree_in = act_bits = 0.0
+    for k in range(1, n_stages):
+        pos = k * cutoff
+        for s, (start, tree, act) in zip(stats, profile):
+            if start <= pos < start + tree + act or (s is stats[-1] and pos >= start):
+                t = pos - start
+                if t < tree:
+                    frac = t / max(tree, 1e-9)
+                    tree_out += s.n_out * s.acc_bits * frac
+                    tree_in += s.n_in * s.in_bits * (1.0 - frac)
+                else:
+                    act_bits += s.n_out * s.acc_bits
+                break
+    first, last = stats[0], stats[-1]
+    return [first.n_in * first.in_bits, last.n_out * last.out_bits, tree_out, tree_in, act_bits]
+
+
+def register_surrogate(stats: Sequence[LayerStats], profile, depth: float, cutoff: float) -> float:
+    """da4ml's used pipeline register bits predicted from :func:`register_features` (0 without surrogate)."""
+    surrogate = load_surrogate()
+    if not surrogate or "registers_exact" not in surrogate["coef"]:
+        return 0.0
+    kind = "exact" if all(s.exact for s in stats) else "expected"
+    return float(np.dot(surrogate["coef"][f"registers_{kind}"], register_features(stats, profile, depth, cutoff)))
+
+
+def _split_per_layer(stats, profile, lut_layers, lut_total: float, ff_total: float, cycles: int,
+                     cutoff: float) -> tuple[LayerResources, ...]:
+    """Attribute totals to layers: LUT by the analytic per-layer cost, cycles by the
+    pipeline cuts inside each layer's depth span (input register to the first layer,
+    output register to the last), FF by the input bits each layer registers per cycle.
+    """
+    n = len(stats)
+    cuts = [0] * n
+    n_cuts = max(cycles - 2, 0)  # cuts between the n_stages stages
+    for k in range(1, n_cuts + 1):
+        pos = k * cutoff
+        layer = next((i for i, (start, tree, act) in enumerate(profile) if start <= pos < start + tree + act), n - 1)
+        cuts[layer] += 1
+    cuts[0] += 1
+    cuts[-1] += 1
+    cuts[-1] += cycles - sum(cuts)  # the trace tier's exact total wins over the analytic split
+    lut_share = np.array(lut_layers) / max(sum(lut_layers), 1e-9)
+    ff_weight = np.array([s.n_in * s.in_bits * max(c, 1) for s, c in zip(stats, cuts)], dtype=float)
+    ff_share = ff_weight / max(ff_weight.sum(), 1e-9)
+    return tuple(LayerResources(s.name, lut=float(lut_total * lut_share[i]), ff=float(ff_total * ff_share[i]),
+                                dsp=0.0, bram=0.0, latency_cycles=int(cuts[i]), ii_cycles=1)
+                 for i, s in enumerate(stats))

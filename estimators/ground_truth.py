@@ -177,4 +177,5 @@ def split_records(records: Iterable[GroundTruthRecord]) -> tuple[list[GroundTrut
 
 
 def iter_dataset_files(directory: str | Path = DATA_DIR) -> Iterator[Path]:
-    yield from sorted(Path(directory).glob("ground_truth*.jsonl"))
+    """Dataset files in ``directory`` (the generator's ``*.failures.jsonl`` logs excluded)."""
+    yield from sorted(p for p in Path(directory).glob("ground_truth*.jsonl") if not p.name.endswith(".failures.jsonl"))

@@ -103,7 +103,8 @@ class HLSStrategyEstimator:
                 lut_mult = units * (p["lut_per_mult_bit"] * s.in_bits * s.w_bits)
             mux = units * s.w_bits * (R - 1) * p["lut_per_mux_bit"] if R > 1 else 0.0
             adders = (max(products - s.n_out, 0.0) if R == 1 else float(units))
-            lut_add = adders * s.acc_bits * p["lut_per_add_bit"]
+            # early tree levels add narrow products, the last ones the full accumulator
+            lut_add = adders * 0.5 * (prod_bits + s.acc_bits) * p["lut_per_add_bit"]
             lut_act = s.n_out * s.out_bits * p["lut_per_act_bit"] if s.has_activation else 0.0
             levels = log2ceil(max(products / s.n_out / R, 1.0))
             mult_cycles = p["dsp_cycles"] if to_dsp else math.ceil(p["lut_mult_ns"] / clock) if not sign_only else 0

@@ -22,6 +22,8 @@ def test_estimate_names_the_da_estimator_and_has_no_dsp(jet_tagger):
     assert est.dsp == 0 and est.bram == 0 and est.ii_cycles == 1
     assert [layer.name for layer in est.per_layer] == ["d0", "d1", "d2", "out"]
     assert est.lut == pytest.approx(sum(layer.lut for layer in est.per_layer))
+    assert est.ff == pytest.approx(sum(layer.ff for layer in est.per_layer))
+    assert sum(layer.latency_cycles for layer in est.per_layer) == est.latency_cycles
     assert est.latency_ns == est.latency_cycles * est.clock_ns
 
 
