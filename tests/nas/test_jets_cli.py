@@ -34,3 +34,13 @@ def test_info_on_a_file(tmp_path, capsys):
     assert "2 features" in out and "train/val/test = 30/10/10" in out and "x=15, y=15" in out
     assert main(["data", "info", str(path), "--label", "klass"]) == 2
     assert "label column 'klass' not found" in capsys.readouterr().err
+
+
+def test_dataset_modules_import_no_heavy_dependency():
+    import subprocess
+    import sys
+    heavy = ("pythia8mc", "fastjet", "h5py", "tensorflow", "plotly")
+    code = ("import nas.datasets.jets, nas.datasets.files, nas.datasets.cli, sys\n"
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
