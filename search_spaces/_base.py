@@ -10,7 +10,8 @@ from qnas.spec import STRATEGIES, ModelSpec, Quantizer
 from qnas.validation import (Constraint, OneOf, check_choices, check_keys, check_mapping,
                              join_key)
 
-from ._layers import BITS, INTEGER_BITS, QUANT_CONSTRAINTS, QUANT_DEFAULTS, LayerChoices, merge_choices
+from ._layers import (BITS, INTEGER_BITS, QUANT_CONSTRAINTS, QUANT_DEFAULTS, LayerChoices, merge_choices,
+                      parse_choice_overrides)
 
 #: space-wide keys every family accepts, with default choices
 COMMON_DEFAULTS: dict[str, tuple] = {
@@ -80,6 +81,14 @@ def layer_choices(common: CommonChoices, units: tuple, overrides: Mapping[str, t
         defaults["units"] = units
         sources["units"] = width_source
     return merge_choices(defaults, sources, overrides or {}, override_path)
+
+
+def output_choices(common: CommonChoices, data: Mapping[str, Any], path: str) -> LayerChoices:
+    """The output layer's choices: space defaults with the optional ``output`` overrides."""
+    out_path = join_key(path, "output")
+    overrides = parse_choice_overrides(data.get("output", {}), out_path, allow_units=False,
+                                       allow_activation=False)
+    return layer_choices(common, (), overrides, out_path)
 
 
 def sample_input(trial, common: CommonChoices) -> Quantizer:

@@ -27,8 +27,9 @@ from typing import Any, Mapping
 from qnas.spec import ModelSpec
 from qnas.validation import Interval, join_key
 
-from ._base import SearchSpace, layer_choices, parse_common, sample_input, sample_strategy
-from ._layers import UNITS, parse_choice_overrides, sample_layer
+from ._base import (SearchSpace, layer_choices, output_choices, parse_common, sample_input,
+                    sample_strategy)
+from ._layers import UNITS, sample_layer
 
 MAX_DEPTH = 4
 
@@ -46,10 +47,7 @@ class AutoencoderSpace(SearchSpace):
         self.depths: tuple[int, ...] = tuple(sorted(own["depth"]))
         self.hidden = layer_choices(common, own["width"], width_source=join_key(path, "width"))
         self.latent = layer_choices(common, own["latent"], width_source=join_key(path, "latent"))
-        out_path = join_key(path, "output")
-        out = parse_choice_overrides(data.get("output", {}), out_path, allow_units=False,
-                                     allow_activation=False)
-        self.output = layer_choices(common, (), out, out_path)
+        self.output = output_choices(common, data, path)
 
     def sample(self, trial, n_inputs: int, n_outputs: int) -> ModelSpec:
         strategy = sample_strategy(trial, self.common)

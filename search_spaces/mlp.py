@@ -30,7 +30,8 @@ from qnas.errors import ConfigError
 from qnas.spec import ModelSpec
 from qnas.validation import Interval, join_key
 
-from ._base import SearchSpace, layer_choices, parse_common, sample_input, sample_strategy
+from ._base import (SearchSpace, layer_choices, output_choices, parse_common, sample_input,
+                    sample_strategy)
 from ._layers import UNITS, LayerChoices, parse_choice_overrides, sample_layer
 
 MAX_DEPTH = 8
@@ -60,10 +61,7 @@ class MLPSpace(SearchSpace):
                                           ) if k < len(overrides) else {}
             self.hidden.append(layer_choices(common, own["width"], item, item_path,
                                              width_source=join_key(path, "width")))
-        out_path = join_key(path, "output")
-        out = parse_choice_overrides(data.get("output", {}), out_path, allow_units=False,
-                                     allow_activation=False)
-        self.output = layer_choices(common, (), out, out_path)
+        self.output = output_choices(common, data, path)
 
     def sample(self, trial, n_inputs: int, n_outputs: int) -> ModelSpec:
         strategy = sample_strategy(trial, self.common)
