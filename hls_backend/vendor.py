@@ -62,7 +62,13 @@ def vendor_tools_available() -> dict[str, str | None]:
     return found
 
 
-def _require_tools(flow: str, vsynth: bool) -> None:
+def check_vendor_tools(flow: str, vsynth: bool = False) -> None:
+    """Raise ToolNotFound unless the executables ``flow`` (and ``vsynth``) need are on PATH.
+
+    Cheap: call it before any slow preparation (loading TensorFlow, converting the model).
+    """
+    if flow not in FLOWS:
+        raise ValueError(f"flow must be one of {FLOWS}; got {flow!r}")
     needed = [_FLOW_TOOL[flow]] + (["vivado"] if vsynth else [])
     missing = [name for name in needed if shutil.which(name) is None]
     if missing:
@@ -182,7 +188,7 @@ def run_vendor_flow(hls_model: Any, flow: str = "vitis", *, synth: bool = True, 
     if backend != _FLOW_BACKEND[flow]:
         raise ValueError(f"flow={flow!r} needs a model converted with backend={flow.capitalize()!r}; "
                          f"this one was converted for {backend!r}")
-    _require_tools(flow, vsynth)
+    check_vendor_tools(flow, vsynth)
     project_dir = Path(hls_model.config.get_output_dir())
     hls_model.write()
     options: dict[str, Any] = {"csim": False, "synth": synth or vsynth, "vsynth": vsynth}

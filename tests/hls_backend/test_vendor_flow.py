@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hls_backend.vendor import VENDOR_TOOLS, run_in_session, run_vendor_flow, vendor_tools_available
+from hls_backend.vendor import (VENDOR_TOOLS, check_vendor_tools, run_in_session, run_vendor_flow,
+                                vendor_tools_available)
 from qnas.errors import CandidateFailed, ToolNotFound
 
 
@@ -23,6 +24,15 @@ def no_vendor_tools(monkeypatch, tmp_path):
 
 def test_tools_report_none_when_absent(no_vendor_tools):
     assert vendor_tools_available() == {name: None for name in VENDOR_TOOLS}
+
+
+def test_check_vendor_tools_names_the_missing_tool_and_the_open_flow(no_vendor_tools):
+    with pytest.raises(ToolNotFound, match=r"'vivado_hls' on PATH.*--flow open"):
+        check_vendor_tools("vivado")
+    with pytest.raises(ToolNotFound, match=r"'vitis-run', 'vivado'"):
+        check_vendor_tools("vitis", vsynth=True)
+    with pytest.raises(ValueError, match="flow must be one of"):
+        check_vendor_tools("quartus")
 
 
 @pytest.mark.slow
