@@ -70,13 +70,14 @@ def main(argv: list[str] | None = None) -> int:
         models.append({
             "trial": number,
             "architecture": ModelSpec.from_json((res.bundle / "model" / "spec.json").read_text()).architecture,
-            "estimate": res.estimate,
+            "estimate": res.estimate_open,
+            "estimate_searched_strategy": res.estimate,
             "synthesis": {name: rep.to_dict() for name, rep in synth.items()},
             "csim": c, "rtl_sim": r,
             "seconds": {**res.seconds, "export_total_s": export_s, "open_synthesis_s": synth_s,
                         **{f"{name}_s": rep.extra.get("seconds") for name, rep in synth.items()}},
         })
-        _print_model(number, res.estimate, synth, c, r, res.seconds)
+        _print_model(number, res.estimate_open, synth, c, r, res.seconds)
 
     summary = {
         "n_models": sum(1 for m in models if "estimate" in m),

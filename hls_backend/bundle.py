@@ -5,9 +5,11 @@ Layout of ``<out>/trial_<n>/``::
     model/      spec.json, model.h5, weights.npz, metrics.json, estimate.json (copied from the run)
     vectors/    inputs.hex, expected.hex (integer codes, one vector a line), vectors.npz
     hls4ml/     the hls4ml project (C simulation compiled and checked bit for bit)
-    rtl/        pipelined Verilog from the open flow (da4ml) + design.json
+    rtl/        pipelined Verilog from the open flow (da4ml): the same network fully unrolled as
+                distributed arithmetic (II=1) whatever strategy the hls4ml project uses
     tb/         qnas_tb.v: a plain Verilog testbench replaying vectors/ through rtl/
-    reports/    csim.json, rtl_sim.json, estimate.json, synthesis results and tool logs
+    reports/    csim.json, rtl_sim.json, estimate.json (searched strategy), estimate_open.json
+                (the open-flow realisation), synthesis results and tool logs
     manifest.json   checksums of all of the above, tool versions, results (written last)
 
 Export works in ``trial_<n>.partial`` and renames it into place only when complete, so an
@@ -48,7 +50,15 @@ class ExportResult:
     csim: dict[str, Any] | None = None
     rtl_sim: dict[str, Any] | None = None
     estimate: dict[str, Any] | None = None
+    estimate_open: dict[str, Any] | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+
+
+def open_flow_spec(spec: ModelSpec) -> ModelSpec:
+    """The realisation the open flow builds: fully unrolled distributed arithmetic, II=1."""
+    if spec.strategy == "distributed_arithmetic":
+        return spec
+    return spec.with_strategy("distributed_arithmetic", reuse_factor=1)
 
 
 def bundle_name(trial: int) -> str:
@@ -81,7 +91,7 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
     if not artifacts.exists():
         raise FatalError(f"trial {trial} has no saved model under {artifacts.root} (was it completed?); "
                          "only completed trials can be exported")
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()
     final = out_dir / bundle_name(trial)
     work = out_dir / (bundle_name(trial) + ".partial")
     shutil.rmtree(work, ignore_errors=True)
@@ -108,6 +118,12 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
         est = estimate(spec, weights=weights, part=part, clock_ns=clock_ns)
         write_json_atomic(reports / "estimate.json", est.to_dict())
         result.estimate = est.to_dict()
+        # The open flow realises every network fully unrolled as distributed arithmetic; its
+        # synthesis is compared with the estimate of that realisation.
+        open_spec = open_flow_spec(spec)
+        est_open = est if open_spec == spec else estimate(open_spec, weights=weights, part=part, clock_ns=clock_ns)
+        write_json_atomic(reports / "estimate_open.json", est_open.to_dict())
+        result.estimate_open = est_open.to_dict()
 
         if csim:
             step = "hls4ml"
@@ -119,7 +135,7 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
         if rtl:
             step = "rtl"
             echo(f"  trial {trial}: RTL generation (da4ml) + Verilator simulation")
-            result.rtl_sim = _run_rtl(spec, weights, work, x, y_qkeras, clock_ns, result.seconds)
+            result.rtl_sim = _run_rtl(open_spec, weights, work, x, y_qkeras, clock_ns, result.seconds)
             write_json_atomic(reports / "rtl_sim.json", result.rtl_sim)
 
         vectors = work / "vectors"
@@ -141,8 +157,8 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "tool_versions": tool_versions(),
             "provenance": provenance or {},
-            "results": {"estimate": result.estimate, "csim": result.csim, "rtl_sim": result.rtl_sim,
-                        "synthesis": {}},
+            "results": {"estimate": result.estimate, "estimate_open": result.estimate_open, "csim": result.csim,
+                        "rtl_sim": result.rtl_sim, "synthesis": {}},
         }
         write_manifest(work, info)
         shutil.rmtree(final, ignore_errors=True)
@@ -245,9 +261,9 @@ def synthesize_bundle(bundle: str | Path, flow: str = "open", *, ecp5: bool = Tr
         echo(f"  {bundle.name}: hls4ml build() with {flow} (C synthesis{' + Vivado synthesis' if vsynth else ''})")
         results[flow] = run_vendor_flow(_reload_hls_project(bundle, manifest), flow=flow, synth=True,
                                         vsynth=vsynth, timeout_s=timeout_s)
-    estimate = manifest["results"].get("estimate")
     for name, report in results.items():
         entry = {"result": report.to_dict()}
+        estimate = manifest["results"].get("estimate_open" if flow == "open" else "estimate")
         if estimate:
             est = ResourceReport.from_dict(estimate)
             entry["vs_estimate"] = compare(est, report)

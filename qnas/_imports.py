@@ -6,9 +6,12 @@ estimators must not pay that. Modules call these helpers inside functions.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
+import tempfile
+import warnings
 from types import ModuleType
 
 from .errors import ToolNotFound
@@ -34,12 +37,44 @@ def require(module: str, extra: str | None = None) -> ModuleType:
         ) from exc
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Hold back what TF's C++ runtime prints at import (absl/oneDNN/CUDA banners, which
+    ignore TF_CPP_MIN_LOG_LEVEL); replay it if the import fails or QNAS_TF_VERBOSE=1."""
+    if os.environ.get("QNAS_TF_VERBOSE") == "1":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (embedded interpreters): nothing to silence
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        failed = True
+        try:
+            yield
+            failed = False
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            if failed:
+                captured.seek(0)
+                sys.stderr.write(captured.read().decode(errors="replace"))
+
+
 def tensorflow() -> ModuleType:
     """Import TensorFlow with the legacy tf-keras (Keras 2) that QKeras and hls4ml need."""
     if "tensorflow" not in sys.modules:
         os.environ["TF_USE_LEGACY_KERAS"] = "1"
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    tf = require("tensorflow", "train")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        with _quiet_native_stderr():
+            tf = require("tensorflow", "train")
+        # QKeras quantizers are stored as kernel constraints; tf-keras warns on each save.
+        warnings.filterwarnings("ignore", message=r"The `keras\.constraints\.serialize\(\)` API")
+    else:
+        tf = require("tensorflow", "train")
     # The variable is read once, at TF's import; some packages set it only afterwards, so
     # check which Keras tf.keras really is rather than trusting the environment.
     # Ask where tf.keras' classes come from: importing qkeras renames the tf.keras module

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Mapping
 
 QuantizerKind = Literal["fixed", "ternary", "binary"]
@@ -249,6 +249,17 @@ class ModelSpec:
         wbits = "/".join(l.weight.label if l.weight.kind != "fixed" else str(l.weight.bits)
                          for l in self.layers)
         return f"{'-'.join(map(str, self.widths))} w[{wbits}] {self.strategy}"
+
+    def with_strategy(self, strategy: Strategy, reuse_factor: int | None = None) -> "ModelSpec":
+        """The same network realised another way (optionally with one reuse factor everywhere).
+
+        The open RTL flow builds every spec fully unrolled as distributed arithmetic; its
+        results are compared with the estimate of *this* realisation, never with that of the
+        hls4ml strategy the search chose.
+        """
+        layers = self.layers if reuse_factor is None else tuple(
+            replace(layer, reuse_factor=reuse_factor) for layer in self.layers)
+        return replace(self, strategy=strategy, layers=layers)
 
     # -- serialisation ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -70,3 +70,15 @@ def test_valid_reuse_factors_rule():
     # 7x7 (prime fan-in): only 1, 7, 49
     assert valid_reuse_factors(7, 7) == (1, 7, 49)
 
+
+
+def test_with_strategy_keeps_the_network_and_changes_its_realisation():
+    spec = _spec()
+    da = spec.with_strategy("distributed_arithmetic", reuse_factor=1)
+    assert da.strategy == "distributed_arithmetic"
+    assert all(layer.reuse_factor == 1 for layer in da.layers)
+    assert da.widths == spec.widths and da.input_quantizer == spec.input_quantizer
+    assert [l.weight for l in da.layers] == [l.weight for l in spec.layers]
+    assert spec.with_strategy("resource").layers == spec.layers
+    with pytest.raises(SpecError, match="reuse_factor must be 1"):
+        spec.with_strategy("distributed_arithmetic")
