@@ -256,8 +256,9 @@ def synthesize_bundle(bundle: str | Path, flow: str = "open", *, ecp5: bool = Tr
             results["open_ecp5"] = pnr_ecp5(design, timeout_s=timeout_s, progress=True,
                                             work_dir=reports_dir / "open_ecp5")
     else:
-        from .vendor import run_vendor_flow
+        from .vendor import check_vendor_tools, run_vendor_flow
 
+        check_vendor_tools(flow, vsynth)  # before TensorFlow and hls4ml load for nothing
         echo(f"  {bundle.name}: hls4ml build() with {flow} (C synthesis{' + Vivado synthesis' if vsynth else ''})")
         results[flow] = run_vendor_flow(_reload_hls_project(bundle, manifest), flow=flow, synth=True,
                                         vsynth=vsynth, timeout_s=timeout_s)
