@@ -65,3 +65,22 @@ def test_run_tool_timeout_kills_and_quotes_output(tmp_path):
     code = "import time; print('starting placement', flush=True); time.sleep(60)"
     with pytest.raises(CandidateFailed, match=r"(?s)timed out after 2 s.*starting placement"):
         run_tool(_python_tool(), ["-c", code], cwd=tmp_path, log_name="t.log", timeout_s=2, what="slow", nice=0)
+
+
+def test_ctrl_c_kills_the_tool(tmp_path):
+    import os
+    import signal
+    import threading
+
+    pid_file = tmp_path / "pid"
+    code = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); print('placing', flush=True); time.sleep(60)"
+    timer = threading.Timer(1.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_tool(_python_tool(), ["-c", code], cwd=tmp_path, log_name="t.log", timeout_s=30, what="pnr", nice=0)
+    finally:
+        timer.cancel()
+    child = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
