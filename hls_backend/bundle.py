@@ -31,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 
 from qnas.artifacts import TrialArtifacts
-from qnas.errors import FatalError, QnasError
+from qnas.errors import FatalError, QnasError, error_excerpt
 from qnas.results import ResourceReport, compare
 from qnas.spec import ModelSpec
 from qnas.weights import ModelWeights
@@ -77,11 +77,6 @@ def tool_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
-
-
-def _excerpt(exc: BaseException, limit: int = 2000) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= limit else text[: limit // 2] + "\n...\n" + text[-limit // 2:]
 
 
 def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, part: str, clock_ns: float,
@@ -171,8 +166,8 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
         if isinstance(exc, FatalError):
             shutil.rmtree(work, ignore_errors=True)
             raise
-        result.error = f"{step}: {_excerpt(exc)}"
-        write_json_atomic(work / FAILED, {"trial": trial, "step": step, "error": _excerpt(exc),
+        result.error = f"{step}: {error_excerpt(exc, 2000)}"
+        write_json_atomic(work / FAILED, {"trial": trial, "step": step, "error": error_excerpt(exc, 2000),
                                           "traceback": traceback.format_exc()})
         shutil.rmtree(final, ignore_errors=True)
         work.rename(final)

@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from qnas.errors import CandidateFailed
+from qnas.errors import CandidateFailed, error_excerpt
 
-from .hls4ml_convert import error_excerpt
 
 #: ap_fixed -> double is exact up to the 53-bit mantissa of a double
 _DOUBLE_MANTISSA_BITS = 53

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from estimators.parts import DEFAULT_PART, get_part
 from qnas import _imports
-from qnas.errors import CandidateFailed, ConfigError, UnsupportedSpec
+from qnas.errors import CandidateFailed, ConfigError, UnsupportedSpec, error_excerpt
 from qnas.spec import ModelSpec
 
 from .hls4ml_precision import linear_layer_name, plan_precisions
@@ -30,15 +30,6 @@ PROJECT_NAME = "myproject"
 
 #: spec strategy -> hls4ml strategy name
 _STRATEGY = {"latency": "Latency", "resource": "Resource", "distributed_arithmetic": "distributed_arithmetic"}
-
-_EXCERPT_CHARS = 600
-
-
-def error_excerpt(exc: BaseException, limit: int = _EXCERPT_CHARS) -> str:
-    """``Type: message`` cut to ``limit`` characters, for trial records and one-line errors."""
-    text = f"{type(exc).__name__}: {exc}".strip()
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
 
 def hls_part_name(part: str) -> str:
     """The full Xilinx part name hls4ml and Vivado need, from a catalogue name or alias.

@@ -47,3 +47,16 @@ class CandidateFailed(QnasError):
 
 class UnsupportedSpec(InfeasibleCandidate, ValueError):
     """The implementation style cannot realise this spec (field named in the message)."""
+
+
+def error_excerpt(exc: BaseException, limit: int = 600) -> str:
+    """``Type: message`` cut to about ``limit`` characters for trial records and one-line errors.
+
+    Long messages keep their head and their tail: tools put the command at the top and the
+    reason they stopped at the bottom.
+    """
+    text = f"{type(exc).__name__}: {exc}".strip()
+    if len(text) <= limit:
+        return text
+    half = max((limit - 5) // 2, 1)
+    return text[:half] + "\n...\n" + text[-half:]
