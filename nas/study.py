@@ -23,6 +23,7 @@ import pandas as pd
 
 from qnas.errors import ConfigError, FatalError, InfeasibleCandidate, QnasError
 
+from ._interrupt import CtrlC
 from ._progress import Progress, best_feasible_label
 from ._storage import check_storage_writable, default_storage, disk_error, ensure_dir, open_storage
 from ._trial import QKerasTrainer, Trainer, TrialRunner, trained_networks
@@ -253,56 +254,58 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
     rejected_keys: Counter = Counter()
     producer = ""
     pending = None
-    try:
-        while done + n_run < n_total:
-            pending = trial = study.ask()
-            outcome, detail = _run_trial(study, runner, trial)
-            if outcome == "complete":
-                rejections = failures = 0
-            elif outcome == "rejected":
-                rejections += 1
-                if isinstance(detail, BudgetRejection):
-                    rejected_keys.update(detail.violated)
-                    producer = detail.estimate.producer
-            else:
-                failures += 1
-                rejections = 0
-                last_error = f"{type(detail).__name__}: {detail}"
-            pending = None
-            n_run += 1
+    with CtrlC() as ctrl_c:  # Ctrl-C stops the run even where its exception gets swallowed
+        try:
+            while done + n_run < n_total:
+                pending = trial = study.ask()
+                outcome, detail = _run_trial(study, runner, trial)
+                if outcome == "complete":
+                    rejections = failures = 0
+                elif outcome == "rejected":
+                    rejections += 1
+                    if isinstance(detail, BudgetRejection):
+                        rejected_keys.update(detail.violated)
+                        producer = detail.estimate.producer
+                else:
+                    failures += 1
+                    rejections = 0
+                    last_error = f"{type(detail).__name__}: {detail}"
+                pending = None
+                n_run += 1
+                write()
+                trials = study.get_trials(deepcopy=False)
+                counts = Counter(t.state.name.lower() for t in trials if t.state.is_finished())
+                bar.update(best_feasible_label(trials, config.objectives),
+                           {"done": counts.get("complete", 0), "rejected": counts.get("pruned", 0),
+                            "failed": counts.get("fail", 0)})
+                if rejections >= config.max_consecutive_rejections:
+                    raise ImpossibleBudget(_impossible_budget_message(config, rejections, rejected_keys,
+                                                                      producer or "estimator"))
+                if failures >= MAX_CONSECUTIVE_FAILURES:
+                    raise FatalError(f"{failures} trials in a row failed; the last with {last_error}. "
+                                     f"See the 'reason' column of {run_dir / 'results.csv'} and the trial "
+                                     "tracebacks (user attribute 'traceback') for the cause")
+                ctrl_c.check()
+        except KeyboardInterrupt:
+            if pending is not None:
+                pending.set_user_attr("reason", "interrupted by the user (Ctrl-C)")
+                pending.set_user_attr("interrupted", True)
+                study.tell(pending, state=TrialState.FAIL, skip_if_finished=True)
+            bar.close()
             write()
-            trials = study.get_trials(deepcopy=False)
-            counts = Counter(t.state.name.lower() for t in trials if t.state.is_finished())
-            bar.update(best_feasible_label(trials, config.objectives),
-                       {"done": counts.get("complete", 0), "rejected": counts.get("pruned", 0),
-                        "failed": counts.get("fail", 0)})
-            if rejections >= config.max_consecutive_rejections:
-                raise ImpossibleBudget(_impossible_budget_message(config, rejections, rejected_keys,
-                                                                  producer or "estimator"))
-            if failures >= MAX_CONSECUTIVE_FAILURES:
-                raise FatalError(f"{failures} trials in a row failed; the last with {last_error}. "
-                                 f"See the 'reason' column of {run_dir / 'results.csv'} and the trial "
-                                 "tracebacks (user attribute 'traceback') for the cause")
-    except KeyboardInterrupt:
-        if pending is not None:
-            pending.set_user_attr("reason", "interrupted by the user (Ctrl-C)")
-            pending.set_user_attr("interrupted", True)
-            study.tell(pending, state=TrialState.FAIL, skip_if_finished=True)
-        bar.close()
-        write()
-        kept = sum(_counts_toward_total(t) for t in study.get_trials(deepcopy=False))
-        raise StudyInterrupted(f"interrupted: {kept}/{n_total} trials are kept in {url}"
-                               + (f"; trial {pending.number} was marked failed and will run again"
-                                  if pending is not None else "")
-                               + f". Continue with: {resume_command}", resume_command) from None
-    except Exception as exc:
-        bar.close()
-        with contextlib.suppress(Exception):  # the table is a view of the study; the error matters more
-            write()
-        fatal = disk_error(exc, f"the study storage {url}")
-        if fatal is not None and not isinstance(exc, QnasError):
-            raise fatal from exc
-        raise
+            kept = sum(_counts_toward_total(t) for t in study.get_trials(deepcopy=False))
+            raise StudyInterrupted(f"interrupted: {kept}/{n_total} trials are kept in {url}"
+                                   + (f"; trial {pending.number} was marked failed and will run again"
+                                      if pending is not None else "")
+                                   + f". Continue with: {resume_command}", resume_command) from None
+        except Exception as exc:
+            bar.close()
+            with contextlib.suppress(Exception):  # the table is a view of the study; the error matters more
+                write()
+            fatal = disk_error(exc, f"the study storage {url}")
+            if fatal is not None and not isinstance(exc, QnasError):
+                raise fatal from exc
+            raise
     bar.close()
     table = write()
     pareto = _distinct_designs(study.best_trials)

@@ -6,6 +6,8 @@ driver: which trials get trained, what is recorded, how a study resumes.
 """
 
 import errno
+import os
+import signal
 
 import optuna
 import pandas as pd
@@ -138,6 +140,32 @@ def test_resume_after_ctrl_c_loses_and_duplicates_nothing(tmp_path):
     trainer2 = FakeTrainer()
     result = _run(tmp_path, trainer2, data, resume=True)
     assert result.n_run == 0 and trainer2.trained == [] and len(_trials(tmp_path)) == len(after)
+
+
+def test_real_sigint_marks_the_running_trial_failed(tmp_path):
+    def sigint(spec, index):
+        if index == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+    with pytest.raises(StudyInterrupted, match="will run again"):
+        _run(tmp_path, FakeTrainer(on_train=sigint), small_study(n_trials=6))
+    failed = [t for t in _trials(tmp_path) if t.state == TrialState.FAIL]
+    assert len(failed) == 1 and failed[0].user_attrs["interrupted"] is True
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+def test_ctrl_c_whose_exception_was_swallowed_still_stops_after_the_trial(tmp_path):
+    # like a KeyboardInterrupt raised inside a weakref callback, which Python prints and drops
+    def swallowed(spec, index):
+        if index == 1:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+            except KeyboardInterrupt:
+                pass
+    with pytest.raises(StudyInterrupted) as err:
+        _run(tmp_path, FakeTrainer(on_train=swallowed), small_study(n_trials=20))
+    trials = _trials(tmp_path)
+    assert len(trials) < 20 and all(t.state != TrialState.FAIL for t in trials)
+    assert trials[-1].state == TrialState.COMPLETE and "--resume" in str(err.value)
 
 
 def test_resume_marks_a_trial_left_running_by_a_crash_as_failed(tmp_path):
