@@ -66,8 +66,10 @@ class Budget:
             if value <= 0:
                 continue
             if key in used:
+                total = self.part.totals[key]
                 limit = getattr(self, f"max_{key}")
-                out.append(f"{key.upper()} {used[key]:.1%} of {self.part.name} > budget {limit:.1%}")
+                out.append(f"{key.upper()} {getattr(report, key):,.0f} > budget {limit * total:,.0f} "
+                           f"({limit:.2%} of {self.part.name}; this design needs {used[key]:.2%})")
             elif key == "latency_ns":
                 out.append(f"latency {report.latency_ns:.1f} ns > budget {self.max_latency_ns:g} ns")
             else:

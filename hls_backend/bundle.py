@@ -36,7 +36,9 @@ from qnas.results import ResourceReport, compare
 from qnas.spec import ModelSpec
 from qnas.weights import ModelWeights
 
-from .manifest import FAILED, check_files, read_manifest, write_json_atomic, write_manifest
+from qnas._io import write_json_atomic
+
+from .manifest import FAILED, check_files, read_manifest, write_manifest
 
 Echo = Callable[[str], None]
 

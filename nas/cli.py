@@ -5,15 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {value}")
-    return value
+from qnas.cli import positive_int
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -23,7 +15,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                     "<out>/results.csv and .parquet (one row per trial), trained trials under "
                     "<out>/trials/, the Optuna study in SQLite (default <out>/study.db).")
     parser.add_argument("config", metavar="STUDY_YAML", help="study file, e.g. studies/default.yaml")
-    parser.add_argument("--trials", type=_positive_int, metavar="N",
+    parser.add_argument("--trials", type=positive_int, metavar="N",
                         help="total number of trials the study should hold (default: n_trials of the file)")
     parser.add_argument("--storage", metavar="URL",
                         help="Optuna storage URL (default: sqlite:///<out>/study.db)")

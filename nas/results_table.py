@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
+
+from qnas._io import atomic_write
 
 __all__ = ["ESTIMATE_COLUMNS", "build_table", "format_pareto", "trial_row", "write_table"]
 
@@ -98,22 +99,12 @@ def _for_parquet(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_table(table: pd.DataFrame, run_dir: str | Path, stem: str = "results") -> tuple[Path, Path]:
     """Write ``<stem>.csv`` and ``<stem>.parquet`` atomically; return their paths."""
     run_dir = Path(run_dir)
     csv_path, parquet_path = run_dir / f"{stem}.csv", run_dir / f"{stem}.parquet"
-    _atomic_write(csv_path, lambda p: table.to_csv(p, index=False))
-    _atomic_write(parquet_path, lambda p: _for_parquet(table).to_parquet(p, index=False))
+    atomic_write(csv_path, lambda p: table.to_csv(p, index=False))
+    atomic_write(parquet_path, lambda p: _for_parquet(table).to_parquet(p, index=False))
     return csv_path, parquet_path
 
 

@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from qnas import _imports
+from qnas._io import atomic_write, write_text_atomic
 from qnas.artifacts import TrialArtifacts
 from qnas.data import Dataset
 from qnas.errors import CandidateFailed, ConfigError
@@ -252,20 +253,6 @@ def train_candidate(spec: ModelSpec, dataset: Dataset, config: TrainingConfig | 
 
 # -- artifacts ----------------------------------------------------------------------------
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write via a temp file in the same folder, then rename: readers never see half a file.
-
-    The temp name keeps the suffix because h5/npz writers choose the format from it.
-    """
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _save_h5(model: Any, path: Path) -> None:
     """HDF5 because hls4ml and QKeras' load_qmodel read it; their legacy-format warnings are noise."""
     with warnings.catch_warnings():
@@ -285,10 +272,6 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _write_text(text: str) -> Callable[[Path], None]:
-    return lambda p: p.write_text(text)
-
-
 def save_trained(trained: TrainedModel, artifacts: TrialArtifacts, dataset: Dataset,
                  n_vectors: int = 1000) -> None:
     """Write the trial layout of ``qnas.artifacts`` (spec.json last, so ``exists()`` means complete).
@@ -304,15 +287,15 @@ def save_trained(trained: TrainedModel, artifacts: TrialArtifacts, dataset: Data
     if artifacts.spec.exists():
         artifacts.spec.unlink()  # mark the trial incomplete while it is rewritten
 
-    _atomic_write(artifacts.model, lambda p: _save_h5(trained.model, p))
-    _atomic_write(artifacts.weights, trained.weights.save)
+    atomic_write(artifacts.model, lambda p: _save_h5(trained.model, p))
+    atomic_write(artifacts.weights, trained.weights.save)
 
     x = quantized_inputs(spec, dataset.x_test[:n_vectors])
     vectors = {"x": x.astype(np.float64),
                "y_qkeras": np.asarray(trained.model.predict(x, batch_size=4096, verbose=0), np.float64)}
     if dataset.y_test is not None:
         vectors["y_true"] = np.asarray(dataset.y_test[:n_vectors])
-    _atomic_write(artifacts.test_vectors, lambda p: np.savez(p, **vectors))
+    atomic_write(artifacts.test_vectors, lambda p: np.savez(p, **vectors))
 
     summary = {
         "fingerprint": spec.fingerprint(), "architecture": spec.architecture, "n_params": spec.n_params,
@@ -321,8 +304,8 @@ def save_trained(trained: TrainedModel, artifacts: TrialArtifacts, dataset: Data
         "stop_reason": trained.stop_reason, "train_seconds": trained.train_seconds,
         "training": trained.config.to_dict(), "history": trained.history,
     }
-    _atomic_write(artifacts.metrics, _write_text(json.dumps(_json_safe(summary), indent=2, sort_keys=True)))
-    _atomic_write(artifacts.spec, _write_text(spec.to_json()))
+    write_text_atomic(artifacts.metrics, json.dumps(_json_safe(summary), indent=2, sort_keys=True))
+    write_text_atomic(artifacts.spec, spec.to_json())
 
 
 def load_trained(artifacts: TrialArtifacts) -> tuple[ModelSpec, Any, ModelWeights]:

@@ -21,6 +21,17 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
+def positive_int(text: str) -> int:
+    """argparse type for counts (--trials, --workers, --n-jets ...)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qnas",
