@@ -123,15 +123,15 @@ def pnr_ecp5(design: RTLDesign, *, timeout_s: float | None = 3600, seed: int = 1
         "",
     ]))
     syn = run_tool(yosys, ["-q", "-l", "yosys.log", "-s", "synth.ys"], cwd=work, log_name="yosys.out",
-                   timeout_s=timeout_s, what="yosys synth_ecp5", progress=progress)
+                   timeout_s=timeout_s, what="yosys synth_ecp5", progress=progress, tail_file="yosys.log")
     freq = target_mhz if target_mhz else 1000.0 / design.clock_ns
     remaining = None if timeout_s is None else max(60.0, timeout_s - syn.seconds)
     pnr = run_tool(nextpnr, [*ECP5_DEVICE[:1], "--package", ECP5_DEVICE[1], "--json", "design.json",
                              "--freq", f"{freq:.2f}", "--timing-allow-fail", "--seed", str(seed),
-                             "--router", router, "--report", "report.json"],
-                   cwd=work, log_name="nextpnr.log", timeout_s=remaining, what="nextpnr-ecp5 place and route",
-                   progress=progress)
-    log = pnr.output()
+                             "--router", router, "--report", "report.json", "--log", "nextpnr.log"],
+                   cwd=work, log_name="nextpnr.out", timeout_s=remaining, what="nextpnr-ecp5 place and route",
+                   progress=progress, tail_file="nextpnr.log")
+    log = (work / "nextpnr.log").read_text(errors="replace")
     try:
         report = parse_nextpnr_log(log)
     except ValueError as exc:

@@ -118,13 +118,16 @@ class ToolRun:
 
 def run_tool(tool: Tool, args: Sequence[str], *, cwd: Path, log_name: str, timeout_s: float | None,
              what: str, progress: bool | Callable[[str], None] = False, nice: int = 10,
-             tail_lines: int = 30) -> ToolRun:
+             tail_lines: int = 30, tail_file: str | None = None) -> ToolRun:
     """Run a tool, logging to ``cwd/log_name``; time limit and Ctrl-C kill its process group.
 
     A non-zero exit or a timeout raises :class:`CandidateFailed` quoting the tool's last
     output lines, because the trial that asked for this synthesis should fail with the
     tool's own words, not a bare return code. ``progress`` True prints a status line every
     ~15 s (long P&R otherwise looks hung); a callable receives each output line.
+    ``tail_file`` (relative to ``cwd``) is a log the tool writes itself; its last lines are
+    quoted on failure (WebAssembly tools buffer stdout until they exit, so a killed one
+    leaves nothing on the pipe).
     """
     cwd = Path(cwd)
     log_path = cwd / log_name
@@ -161,7 +164,7 @@ def run_tool(tool: Tool, args: Sequence[str], *, cwd: Path, log_name: str, timeo
                     reader.join(timeout=5)
                     raise CandidateFailed(
                         f"{what} timed out after {timeout_s:.0f} s ({tool.name}); last output:\n"
-                        + "\n".join(tail) + f"\n(full log: {log_path})")
+                        + "\n".join(_last_lines(tail, cwd, tail_file, tail_lines)) + f"\n(full log: {log_path})")
                 if progress is True and now - last_status > 15:
                     last_status = now
                     print(f"  ... {what}: {now - start:.0f} s", file=sys.stderr, flush=True)
@@ -173,8 +176,18 @@ def run_tool(tool: Tool, args: Sequence[str], *, cwd: Path, log_name: str, timeo
     run = ToolRun(argv, proc.returncode, seconds, log_path, list(tail))
     if proc.returncode != 0:
         raise CandidateFailed(f"{what} failed ({tool.name} exit code {proc.returncode}); last output:\n"
-                              + "\n".join(tail) + f"\n(full log: {log_path})")
+                              + "\n".join(_last_lines(tail, cwd, tail_file, tail_lines))
+                              + f"\n(full log: {log_path})")
     return run
+
+
+def _last_lines(tail, cwd: Path, tail_file: str | None, n: int) -> list[str]:
+    lines = list(tail)
+    if tail_file:
+        path = cwd / tail_file
+        if path.exists():
+            lines = lines + path.read_text(errors="replace").splitlines()[-n:]
+    return lines[-n:]
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

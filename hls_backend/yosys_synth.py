@@ -171,7 +171,8 @@ def synth_xilinx(design: RTLDesign, part: str = "xcvu13p-flga2577-2-e", *, timeo
         "",
     ]))
     run = run_tool(yosys, ["-q", "-l", "yosys.log", "-s", script.name], cwd=work, log_name="yosys.out",
-                   timeout_s=timeout_s, what=f"yosys synth_xilinx ({family}) of {design.top}", progress=progress)
+                   timeout_s=timeout_s, what=f"yosys synth_xilinx ({family}) of {design.top}", progress=progress,
+                   tail_file="yosys.log")
     counts = parse_yosys_stat((work / "stat.txt").read_text())
     lutram = counts.lutram
     notes = [

@@ -84,3 +84,10 @@ def test_ctrl_c_kills_the_tool(tmp_path):
     child = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
+
+
+def test_failure_quotes_the_tools_own_log_file(tmp_path):
+    code = "import sys; open('own.log', 'w').write('Info: placing\\nERROR: Failed to route net x\\n'); sys.exit(1)"
+    with pytest.raises(CandidateFailed, match="ERROR: Failed to route net x"):
+        run_tool(_python_tool(), ["-c", code], cwd=tmp_path, log_name="t.log", timeout_s=30, what="pnr", nice=0,
+                 tail_file="own.log")
