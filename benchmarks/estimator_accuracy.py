@@ -68,6 +68,31 @@ def rule4ml_status(records) -> str:
     return "skipped: no hls4ml Latency-strategy synthesis results to compare against"
 
 
+SMALL, BIG = 1200, 2500
+
+
+def products(spec) -> int:
+    return sum(n_in * layer.units for layer, n_in, _ in spec.layer_inputs())
+
+
+def extrapolation_check(records) -> dict | None:
+    """Fit on small training designs only, score on the big ones (jet-tagger size)."""
+    big = [r for r in records if products(r.spec) >= BIG]
+    small = [r for r in split_records(records)[0] if products(r.spec) <= SMALL]
+    if not big or not small:
+        return None
+    model = DistributedArithmeticEstimator(trace="auto").fit(
+        [r.spec for r in small], [r.truth for r in small], [r.weights() for r in small])
+    pre = DistributedArithmeticEstimator(trace="never").fit([r.spec for r in small], [r.truth for r in small], None)
+    est = [model.estimate(r.spec, r.weights(), part=r.truth.part, clock_ns=r.truth.clock_ns) for r in big]
+    est_pre = [pre.estimate(r.spec, None, part=r.truth.part, clock_ns=r.truth.clock_ns) for r in big]
+    out = score("extrapolation", est, big)
+    out.update({"n_fit": len(small), "n_big": len(big), "producer": est[0].producer,
+                "pretraining_lut_mape": score("pre", est_pre, big)["lut_mape"]})
+    out.pop("name")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("datasets", nargs="*", type=Path)
@@ -106,11 +131,14 @@ def main(argv: list[str] | None = None) -> int:
         est_pre.append(e)
         ms_pre.append(ms)
     est_base = [baseline.estimate(r.spec, w, part=r.truth.part, clock_ns=r.truth.clock_ns) for r, w in zip(held, held_w)]
+    baseline_pre = BitOpsEstimator().fit([r.spec for r in train], [r.truth for r in train], None)
+    est_base_pre = [baseline_pre.estimate(r.spec, None, part=r.truth.part, clock_ns=r.truth.clock_ns) for r in held]
     producer = est_main[0].producer
     rows = [score(f"qnas ({producer}, with weights)", est_main, held),
             score("qnas analytic, with weights", est_an, held),
             score("qnas analytic, pre-training", est_pre, held),
-            score("bit-ops baseline (fitted)", est_base, held)]
+            score("bit-ops baseline (fitted), with weights", est_base, held),
+            score("bit-ops baseline (fitted), pre-training", est_base_pre, held)]
     synth_s = statistics.median(r.synth_seconds for r in records)
     est_ms_pre = statistics.median(ms_pre)
     est_ms_w = statistics.median(ms_weights)
@@ -130,14 +158,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nestimate: median {est_ms_pre:.2f} ms pre-training, {est_ms_w:.1f} ms with weights; "
           f"synthesis (Yosys) median {synth_s:.1f} s -> {ratio_pre:,.0f}x / {ratio_w:,.0f}x faster")
     improvement = rows[3]["lut_mape"] / rows[0]["lut_mape"] if rows[0]["lut_mape"] else float("inf")
-    print(f"LUT MAPE vs bit-ops baseline: {improvement:.1f}x lower")
+    improvement_pre = rows[4]["lut_mape"] / rows[2]["lut_mape"] if rows[2]["lut_mape"] else float("inf")
+    print(f"LUT MAPE vs bit-ops baseline: {improvement:.1f}x lower with weights, {improvement_pre:.1f}x pre-training")
     ecp5 = [r.ecp5 for r in records if r.ecp5]
     if ecp5:
         fmax = [e["fmax_mhz"] for e in ecp5 if e.get("fmax_mhz")]
         print(f"ECP5 place-and-route subset: {len(ecp5)} designs, routed Fmax {min(fmax):.1f}-{max(fmax):.1f} MHz")
 
+    extrapolation = extrapolation_check(records)
+    if extrapolation:
+        print(f"extrapolation: fitted on {extrapolation['n_fit']} train designs <= {SMALL} products, scored on "
+              f"{extrapolation['n_big']} designs >= {BIG} products: LUT MAPE {extrapolation['lut_mape']:.1%}, "
+              f"FF MAPE {extrapolation['ff_mape']:.1%}, cycles exact {extrapolation['cycles_exact_rate']:.0%} "
+              f"({extrapolation['producer']}); analytic pre-training LUT MAPE {extrapolation['pretraining_lut_mape']:.1%}")
+
     if args.json:
-        m, a, p, b = rows
+        m, a, p, b, bp = rows
         out = {"n_heldout": len(held), "n_train": len(train), "producer": producer,
                "lut_mape": m["lut_mape"], "lut_max_error": m["lut_max_error"], "ff_mape": m["ff_mape"],
                "ff_max_error": m["ff_max_error"], "cycles_exact_rate": m["cycles_exact_rate"],
@@ -147,9 +183,12 @@ def main(argv: list[str] | None = None) -> int:
                "pretraining_cycles_exact_rate": p["cycles_exact_rate"],
                "baseline_lut_mape": b["lut_mape"], "baseline_lut_max_error": b["lut_max_error"],
                "baseline_ff_mape": b["ff_mape"], "baseline_cycles_exact_rate": b["cycles_exact_rate"],
+               "baseline_pretraining_lut_mape": bp["lut_mape"], "baseline_pretraining_ff_mape": bp["ff_mape"],
                "estimate_ms_median": est_ms_pre, "estimate_ms_median_with_weights": est_ms_w,
                "synthesis_s_median": synth_s, "speed_ratio": ratio_pre, "speed_ratio_with_weights": ratio_w,
-               "rule4ml": r4, "tools": tools}
+               "lut_mape_improvement_vs_baseline": improvement,
+               "pretraining_lut_mape_improvement_vs_baseline": improvement_pre,
+               "rule4ml": r4, "tools": tools, "extrapolation": extrapolation}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=2, sort_keys=True))
         print(f"wrote {args.json}")

@@ -37,10 +37,13 @@ DEFAULT_OUT = DATA_DIR / "ground_truth_yosys_xcvu13p.jsonl"
 MASTER_SEED = 20261124
 
 
-def design_inputs(index: int, max_products: int):
-    """Spec and weight seed of design ``index`` (pure function of index and master seed)."""
+def design_inputs(index: int, max_products: int, min_products: int = 0):
+    """Spec and weight seed of design ``index`` (pure function of index, sizes and master seed)."""
     rng = np.random.default_rng([MASTER_SEED, index])
-    spec = sample_spec(rng, max_products=max_products)
+    while True:
+        spec = sample_spec(rng, max_products=max_products)
+        if sum(n_in * layer.units for layer, n_in, _ in spec.layer_inputs()) >= min_products:
+            break
     seed = int(rng.integers(0, 2**31 - 1))
     return spec, seed
 
@@ -95,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clock-ns", type=float, default=5.0)
     parser.add_argument("--max-products", type=int, default=1200,
                         help="cap on sum of n_in*n_out per design (keeps Yosys runs to seconds)")
+    parser.add_argument("--min-products", type=int, default=0,
+                        help="only designs at least this big (to check extrapolation to jet-tagger sizes)")
     parser.add_argument("--ecp5-every", type=int, default=0, help="also place-and-route every k-th design on ECP5 (0 = never)")
     parser.add_argument("--ecp5-max-products", type=int, default=300)
     parser.add_argument("--time-budget-s", type=float, default=None, help="stop starting new designs after this long")
@@ -113,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.time_budget_s is not None and time.monotonic() - t_start > args.time_budget_s:
             print(f"time budget reached after {n_new} new designs", flush=True)
             break
-        spec, seed = design_inputs(index, args.max_products)
+        spec, seed = design_inputs(index, args.max_products, args.min_products)
         key = f"{spec.fingerprint()}:{seed}"
         if key in done or key in failed:
             continue
