@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
 
 
@@ -58,3 +60,11 @@ def mape(pred: np.ndarray, truth: np.ndarray) -> float:
     pred, truth = np.asarray(pred, float), np.asarray(truth, float)
     keep = truth != 0
     return float(np.mean(np.abs(pred[keep] - truth[keep]) / np.abs(truth[keep]))) if keep.any() else float("nan")
+
+
+def calibration_record(tool: str, truths: Sequence[Any], part: str | None = None) -> dict[str, Any]:
+    """What a fit was calibrated on (stored with the coefficients, shown in estimates)."""
+    from .parts import get_part
+
+    return {"part": get_part(part or truths[0].part).name, "tool": tool,
+            "tool_version": truths[0].tool_version, "n_designs": len(truths)}

@@ -38,7 +38,7 @@ from ._checks import check_spec
 from ._csd import WeightPrior
 from ._da_trace import FF_FEATURES as TRACE_FF_FEATURES
 from ._da_trace import LUT_FEATURES as TRACE_LUT_FEATURES
-from ._fitting import fit_relative_nnls
+from ._fitting import calibration_record, fit_relative_nnls
 from ._layer_stats import LayerStats, layer_stats, log2ceil
 from ._surrogate import expected_max_terms, load_surrogate
 from ._surrogate import predict as surrogate_predict
@@ -192,8 +192,7 @@ class DistributedArithmeticEstimator:
         self.coef_ = coef
         self.range_ = _design_range(specs)
         self.n_fit_ = len(specs)
-        self.calibrated_for_ = {"part": get_part(part or truths[0].part).name, "tool": self.tool,
-                                "tool_version": truths[0].tool_version, "n_designs": len(specs)}
+        self.calibrated_for_ = calibration_record(self.tool, truths, part)
         return self
 
     # -- serialisation (calibration files) ---------------------------------------------

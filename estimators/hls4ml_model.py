@@ -38,6 +38,7 @@ from qnas.weights import ModelWeights
 
 from ._checks import check_spec
 from ._csd import WeightPrior
+from ._fitting import calibration_record
 from ._layer_stats import layer_stats, log2ceil
 from .parts import DEFAULT_PART, get_part
 
@@ -156,8 +157,7 @@ class HLSStrategyEstimator:
             scale[key] = float(np.exp(np.mean(np.log(ratios)))) if ratios else 1.0
         scale["latency_offset"] = float(np.median([t.latency_cycles - r.latency_cycles for r, t in zip(raw, truths)]))
         self.scale_ = scale
-        self.calibrated_for_ = {"part": get_part(part or truths[0].part).name, "tool": self.tool,
-                                "tool_version": truths[0].tool_version, "n_designs": len(specs)}
+        self.calibrated_for_ = calibration_record(self.tool, truths, part)
         return self
 
     def coefficients(self) -> dict[str, Any]:
