@@ -5,6 +5,14 @@ features, ``class``, and jet_pt/jet_eta/jet_mass for sanity checks); the sidecar
 ``jets_pythia8.json`` records the exact ``qnas data make-jets`` command, seed, chunk table
 and package versions that regenerate it bit for bit. Any other file written by
 ``make-jets`` loads the same way through ``dataset.options.path``.
+
+Measured on the committed 100k sample (``benchmarks/jet_physics.py --train --train-qkeras``,
+seed 0, 60k/20k/20k split): mMDT mass peaks at 81 (W), 91 (Z) and 175 GeV (top, 2-GeV bins);
+test accuracy 72.1 % for a float 16-64-32-32-5 MLP and 71.7 % for the 6-bit QKeras one, against
+~75-76 % on OpenML 42468. Why they differ: 13x fewer training jets; generator-level particles
+with no detector (Delphes in the reference), different samples (Pythia-only Z'/G* resonances
+and QCD 2->2 here, MadGraph+Pythia there), a wider pT window (800-1200 GeV) and |eta| < 2.5.
+Z is the hardest class (confused with q and W: Z -> b bbar/c cbar and a mass 11 GeV from W's).
 """
 
 from __future__ import annotations
