@@ -10,15 +10,7 @@ import os
 import shlex
 import sys
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {value}")
-    return value
+from qnas.cli import positive_int
 
 
 def _seed(text: str) -> int:
@@ -43,13 +35,13 @@ def register(subparsers) -> argparse.ArgumentParser:
                     "the same command gives the same bytes whatever --workers is. Interrupted runs "
                     "resume from <out>.chunks/. Writes <out> (.npz, .parquet or .csv) and a sidecar "
                     "<out without suffix>.json with the command, seeds and versions.")
-    make.add_argument("--n-jets", type=_positive_int, required=True, metavar="N",
+    make.add_argument("--n-jets", type=positive_int, required=True, metavar="N",
                       help="total jets, split evenly over the five classes")
     make.add_argument("--seed", type=_seed, default=0, metavar="S", help="run seed (default 0)")
     make.add_argument("--out", required=True, metavar="PATH", help="output file: .npz, .parquet or .csv")
-    make.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, metavar="K",
+    make.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, metavar="K",
                       help="parallel processes (default: all cores); does not change the output")
-    make.add_argument("--chunk-size", type=_positive_int, default=1000, metavar="N",
+    make.add_argument("--chunk-size", type=positive_int, default=1000, metavar="N",
                       help="jets per checkpointed chunk (default 1000); part of the run's identity")
     make.add_argument("--pt-min", type=float, default=800.0, metavar="GEV", help="jet pT window low edge (800)")
     make.add_argument("--pt-max", type=float, default=1200.0, metavar="GEV", help="jet pT window high edge (1200)")
