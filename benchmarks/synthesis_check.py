@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="firmware", help="bundle directory (default firmware/)")
     parser.add_argument("--vectors", type=int, default=1000)
     parser.add_argument("--no-ecp5", action="store_true", help="skip ECP5 place-and-route")
-    parser.add_argument("--max-models", type=int, default=None, help="check at most this many Pareto trials")
+    parser.add_argument("--max-models", type=int, default=None,
+                        help="check at most this many Pareto trials, spread evenly over the front's LUT range")
     parser.add_argument("--json", type=Path, help="write figures as JSON here")
     args = parser.parse_args(argv)
 
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from qnas.spec import ModelSpec
 
     found = open_finished_study(args.storage, args.study)
-    numbers = found.pareto_numbers()[: args.max_models]
+    numbers = _spread(found, found.pareto_numbers(), args.max_models)
     print(f"study {found.name!r}: {len(numbers)} Pareto-optimal trials {numbers}; part {found.part}, "
           f"clock {found.clock_ns} ns")
     models = []
@@ -94,6 +95,16 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(summary, indent=2, default=str))
         print(f"wrote {args.json}")
     return 0
+
+
+def _spread(found, numbers: list[int], limit: int | None) -> list[int]:
+    """At most ``limit`` trials evenly spaced along the front, ordered by estimated LUTs."""
+    if limit is None or len(numbers) <= limit:
+        return numbers
+    trials = {t.number: t for t in found.study.get_trials(deepcopy=False)}
+    by_lut = sorted(numbers, key=lambda n: trials[n].user_attrs.get("estimate", {}).get("lut", 0.0))
+    picks = {round(i * (len(by_lut) - 1) / (limit - 1)) for i in range(limit)} if limit > 1 else {0}
+    return sorted(by_lut[i] for i in picks)
 
 
 def _pct(value: float | None) -> str:

@@ -302,14 +302,18 @@ class DistributedArithmeticEstimator:
             return None, ["no calibration loaded: coefficients are uncalibrated defaults"]
         notes = []
         cal_part = getattr(self, "calibrated_for_", {}).get("part")
+        other_family = False
         if cal_part and cal_part != part:
-            notes.append(f"calibrated on {cal_part}, estimating for {part}")
+            # synth_xilinx maps by family, so a calibration transfers within a family only.
+            other_family = get_part(cal_part).family != get_part(part).family
+            notes.append(f"calibrated on {cal_part}, estimating for {part}"
+                         + (" (another device family)" if other_family else " (same device family)"))
         here = _design_range([spec])
         outside = [k for k in RANGE_KEYS if k in rng and not (rng[k][0] <= here[k][0] and here[k][1] <= rng[k][1])]
         if outside:
             notes.append("outside the calibration data: " + ", ".join(
                 f"{k}={here[k][1]:g} (calibrated {rng[k][0]:g}..{rng[k][1]:g})" for k in outside))
-        return not outside and not (cal_part and cal_part != part), notes
+        return not outside and not other_family, notes
 
 
 def _design_range(specs: Sequence[ModelSpec]) -> dict[str, list[float]]:

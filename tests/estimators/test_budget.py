@@ -33,3 +33,18 @@ def test_violation_message_distinguishes_designs_just_over_the_limit():
 def test_bad_budget_names_the_key(kwargs, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         Budget.create("vu13p", **kwargs)
+
+
+def test_calibration_transfers_within_a_device_family_only():
+    import estimators
+    from qnas.spec import DenseLayerSpec, ModelSpec, Quantizer
+
+    q, a = Quantizer.fixed(6, 0), Quantizer.fixed(6, 2, signed=False)
+    spec = ModelSpec(16, Quantizer.fixed(8, 3), (DenseLayerSpec("d1", 32, q, q, a), DenseLayerSpec("out", 5, q, q, None)),
+                     strategy="distributed_arithmetic")
+    home = estimators.estimate(spec, part="xcvu13p")
+    if home.in_calibrated_range is None:
+        pytest.skip("no shipped DA calibration")
+    assert estimators.estimate(spec, part="xcvu9p").in_calibrated_range is True
+    other = estimators.estimate(spec, part="xc7z020")
+    assert other.in_calibrated_range is False and any("another device family" in n for n in other.notes)
