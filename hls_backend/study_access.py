@@ -53,7 +53,9 @@ class FinishedStudy:
         return float(self.study.user_attrs.get("clock_ns") or get_part(self.part).default_clock_ns)
 
     def pareto_numbers(self) -> list[int]:
-        return sorted(t.number for t in self.study.best_trials)
+        from nas.study import pareto_trial_numbers
+
+        return pareto_trial_numbers(self.study)
 
     def artifacts_dir(self, number: int) -> Path:
         trials = [t for t in self.study.get_trials(deepcopy=False) if t.number == number]

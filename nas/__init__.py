@@ -17,6 +17,7 @@ _EXPORTS: dict[str, str] = {
     # driver
     "run_study": "nas.study", "StudyResult": "nas.study", "StudyInterrupted": "nas.study",
     "ImpossibleBudget": "nas.study", "make_sampler": "nas.study",
+    "pareto_trial_numbers": "nas.study",
     "QKerasTrainer": "nas._trial", "Trainer": "nas._trial",
     # budget constraints
     "precheck": "nas.constraints", "record_constraints": "nas.constraints",

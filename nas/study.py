@@ -146,6 +146,11 @@ def _recover(study, echo: Callable[[str], None]) -> None:
             echo(f"qnas run: queued the candidate of interrupted trial {t.number} again")
 
 
+def pareto_trial_numbers(study) -> list[int]:
+    """The study's Pareto-optimal feasible trials, one per distinct design (what export takes)."""
+    return _distinct_designs(study.best_trials)
+
+
 def _distinct_designs(trials) -> list[int]:
     """Trial numbers, one per distinct spec (a sampler may draw the same candidate twice)."""
     first: dict[str, int] = {}
@@ -308,7 +313,7 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
             raise
     bar.close()
     table = write()
-    pareto = _distinct_designs(study.best_trials)
+    pareto = pareto_trial_numbers(study)
     seconds = time.perf_counter() - started
     echo(f"\nPareto set ({len(pareto)} feasible trials, objectives "
          f"{', '.join(f'{o.metric} ({o.direction})' for o in config.objectives)} on the validation split):")
