@@ -21,15 +21,23 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
-def positive_int(text: str) -> int:
-    """argparse type for counts (--trials, --workers, --n-jets ...)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {value}")
-    return value
+def int_at_least(low: int):
+    """argparse type for whole numbers >= ``low`` (counts, seeds), with one message shape."""
+    what = "a positive integer" if low == 1 else f"an integer >= {low}" if low else "a non-negative integer"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}; got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {what}; got {value}")
+        return value
+
+    return parse
+
+
+positive_int = int_at_least(1)
 
 
 def build_parser() -> argparse.ArgumentParser:

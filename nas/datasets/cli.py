@@ -10,17 +10,10 @@ import os
 import shlex
 import sys
 
-from qnas.cli import positive_int
+from qnas.cli import int_at_least, positive_int
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer; got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer; got {value}")
-    return value
+_seed = int_at_least(0)
 
 
 def register(subparsers) -> argparse.ArgumentParser:
