@@ -31,12 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="firmware", help="bundle directory (default firmware/)")
     parser.add_argument("--vectors", type=int, default=1000)
     parser.add_argument("--no-ecp5", action="store_true", help="skip ECP5 place-and-route")
+    parser.add_argument("--ecp5-timeout", type=float, default=1200,
+                        help="seconds for each ECP5 place-and-route; a timeout is reported, not fatal")
     parser.add_argument("--max-models", type=int, default=None,
                         help="check at most this many Pareto trials, spread evenly over the front's LUT range")
     parser.add_argument("--json", type=Path, help="write figures as JSON here")
     args = parser.parse_args(argv)
 
     from hls_backend.bundle import export_trial, synthesize_bundle
+    from hls_backend.manifest import read_manifest
     from hls_backend.study_access import open_finished_study
     from qnas.artifacts import TrialArtifacts
     from qnas.spec import ModelSpec
@@ -58,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
             models.append({"trial": number, "export_error": res.error})
             continue
         start = time.perf_counter()
-        synth = synthesize_bundle(res.bundle, "open", ecp5=not args.no_ecp5, echo=lambda s: None)
+        synth = synthesize_bundle(res.bundle, "open", ecp5=not args.no_ecp5, ecp5_timeout_s=args.ecp5_timeout,
+                                  echo=print)
+        failed = {name: entry["error"] for name, entry in
+                  read_manifest(res.bundle)["results"]["synthesis"].items() if "error" in entry}
         synth_s = time.perf_counter() - start
         c, r = res.csim, res.rtl_sim
         n_vals = c["n_samples"] * c["n_outputs"]
@@ -74,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             "estimate": res.estimate_open,
             "estimate_searched_strategy": res.estimate,
             "synthesis": {name: rep.to_dict() for name, rep in synth.items()},
+            "synthesis_failures": failed,
             "csim": c, "rtl_sim": r,
             "seconds": {**res.seconds, "export_total_s": export_s, "open_synthesis_s": synth_s,
                         **{f"{name}_s": rep.extra.get("seconds") for name, rep in synth.items()}},

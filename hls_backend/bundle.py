@@ -31,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 
 from qnas.artifacts import TrialArtifacts
-from qnas.errors import FatalError, QnasError, error_excerpt
+from qnas.errors import CandidateFailed, FatalError, QnasError, error_excerpt
 from qnas.results import ResourceReport, compare
 from qnas.spec import ModelSpec
 from qnas.weights import ModelWeights
@@ -225,8 +225,14 @@ FLOWS = ("open", "vitis", "vivado")
 
 
 def synthesize_bundle(bundle: str | Path, flow: str = "open", *, ecp5: bool = True, timeout_s: float = 3600,
-                      vsynth: bool = False, echo: Echo = print) -> dict[str, ResourceReport]:
-    """Synthesize a verified bundle; store the reports in it and refresh its manifest."""
+                      ecp5_timeout_s: float | None = None, vsynth: bool = False,
+                      echo: Echo = print) -> dict[str, ResourceReport]:
+    """Synthesize a verified bundle; store the reports in it and refresh its manifest.
+
+    An ECP5 place-and-route that fails or times out (large designs can take hours in the
+    WebAssembly nextpnr) is recorded in the manifest as ``{"error": ...}`` without losing
+    the Xilinx result; any other failure raises.
+    """
     if flow not in FLOWS:
         raise FatalError(f"unknown flow {flow!r}; valid flows: {', '.join(FLOWS)}")
     bundle = Path(bundle)
@@ -238,6 +244,7 @@ def synthesize_bundle(bundle: str | Path, flow: str = "open", *, ecp5: bool = Tr
     part, clock_ns = manifest["part"], float(manifest["clock_ns"])
     reports_dir = bundle / "reports"
     results: dict[str, ResourceReport] = {}
+    failures: dict[str, str] = {}
     if flow == "open":
         from .rtl.design import RTLDesign
         from .yosys_synth import synth_xilinx
@@ -250,8 +257,12 @@ def synthesize_bundle(bundle: str | Path, flow: str = "open", *, ecp5: bool = Tr
             from .nextpnr import pnr_ecp5
 
             echo(f"  {bundle.name}: yosys synth_ecp5 + nextpnr-ecp5 place and route")
-            results["open_ecp5"] = pnr_ecp5(design, timeout_s=timeout_s, progress=True,
-                                            work_dir=reports_dir / "open_ecp5")
+            try:
+                results["open_ecp5"] = pnr_ecp5(design, timeout_s=ecp5_timeout_s or timeout_s, progress=True,
+                                                work_dir=reports_dir / "open_ecp5")
+            except CandidateFailed as exc:
+                failures["open_ecp5"] = error_excerpt(exc, 2000)
+                echo(f"  {bundle.name}: ECP5 place and route failed: {str(exc).splitlines()[0]}")
     else:
         from .vendor import check_vendor_tools, run_vendor_flow
 
@@ -267,6 +278,9 @@ def synthesize_bundle(bundle: str | Path, flow: str = "open", *, ecp5: bool = Tr
             entry["vs_estimate"] = compare(est, report)
         write_json_atomic(reports_dir / f"synth_{name}.json", entry)
         manifest["results"]["synthesis"][name] = entry
+    for name, error in failures.items():
+        write_json_atomic(reports_dir / f"synth_{name}.json", {"error": error})
+        manifest["results"]["synthesis"][name] = {"error": error}
     info = {k: v for k, v in manifest.items() if k != "files"}
     info["tool_versions"] = {**manifest.get("tool_versions", {}), **tool_versions()}
     write_manifest(bundle, info)

@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--no-ecp5", action="store_true", help="open flow: skip ECP5 place-and-route")
     s.add_argument("--vsynth", action="store_true", help="vendor flow: also run Vivado logic synthesis")
     s.add_argument("--timeout", type=float, default=3600, help="seconds per tool run (default 3600)")
+    s.add_argument("--ecp5-timeout", type=float, help="seconds for ECP5 place and route (default: --timeout)")
     s.set_defaults(func=_synth)
 
     v = sub.add_parser("verify", help="check a bundle's checksums and replay its testbench",
@@ -92,7 +93,7 @@ def _synth(args: argparse.Namespace) -> int:
 
     for bundle in args.bundles:
         results = synthesize_bundle(bundle, args.flow, ecp5=not args.no_ecp5, timeout_s=args.timeout,
-                                    vsynth=args.vsynth)
+                                    ecp5_timeout_s=args.ecp5_timeout, vsynth=args.vsynth)
         manifest = read_manifest(Path(bundle))
         estimate = manifest["results"].get("estimate_open" if args.flow == "open" else "estimate") or {}
         print(f"{bundle}:")
@@ -105,6 +106,9 @@ def _synth(args: argparse.Namespace) -> int:
             print(f"  {name:14s} {r['lut']:9.0f} {r['ff']:9.0f} {r['dsp']:5.0f} {r['latency_cycles']:6d} "
                   f"{r['latency_ns']:8.1f}  {r['producer']}"
                   + (f" (Fmax {r['fmax_mhz']:.0f} MHz)" if r.get("fmax_mhz") else ""))
+        failed = {n: e["error"] for n, e in manifest["results"]["synthesis"].items() if "error" in e}
+        for name, error in failed.items():
+            print(f"  {name:14s} FAILED: {error.splitlines()[0]}")
         record_synthesis(manifest, results)
     return 0
 

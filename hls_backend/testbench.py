@@ -21,7 +21,7 @@ import numpy as np
 from qnas.errors import CandidateFailed
 
 from .rtl.design import RTLDesign
-from .tools import Tool, find_verilator, run_tool
+from .tools import VERILATOR_BUILD_FLAGS, Tool, find_verilator, run_tool
 
 TB_TOP = "qnas_tb"
 TB_FILE = "qnas_tb.v"
@@ -131,7 +131,7 @@ def run_testbench(tb_file: Path, vector_dir: Path, rtl_files: Sequence[Path], *,
     for name in (INPUTS_HEX, EXPECTED_HEX):
         shutil.copy(vector_dir / name, work / name)
     args = ["--binary", "--timing", "-CFLAGS", "-fcoroutines", "-CFLAGS", "-std=c++20", "-j", "1",
-            "-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-MULTIDRIVEN", "--top-module", TB_TOP,
+            *VERILATOR_BUILD_FLAGS, "--top-module", TB_TOP,
             "-Mdir", str(work / "obj"), "-o", "Vtb", str(Path(tb_file).resolve()),
             *(str(Path(f).resolve()) for f in rtl_files)]
     build = run_tool(tool, args, cwd=work, log_name="build.log", timeout_s=timeout_s,

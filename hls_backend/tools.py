@@ -26,7 +26,16 @@ from typing import Callable, Sequence
 
 from qnas.errors import CandidateFailed, ToolNotFound
 
-__all__ = ["Tool", "find_yosys", "find_verilator", "find_nextpnr_ecp5", "run_tool", "ToolRun"]
+__all__ = ["Tool", "VERILATOR_BUILD_FLAGS", "find_yosys", "find_verilator", "find_nextpnr_ecp5", "run_tool", "ToolRun"]
+
+
+#: Flags every Verilator build here needs: da4ml's generated Verilog trips lint warnings that
+#: are not errors, and the pip wheel's verilated.mk leaves the precompiled-header include
+#: flag empty, which breaks any model big enough to be split into several C++ files.
+VERILATOR_BUILD_FLAGS: tuple[str, ...] = (
+    "-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-MULTIDRIVEN",
+    "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
+)
 
 
 @dataclass(frozen=True)

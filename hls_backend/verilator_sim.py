@@ -25,7 +25,7 @@ import numpy as np
 from qnas.errors import CandidateFailed
 
 from .rtl.design import RTLDesign
-from .tools import Tool, find_verilator, run_tool
+from .tools import VERILATOR_BUILD_FLAGS, Tool, find_verilator, run_tool
 
 __all__ = ["RTLSimResult", "simulate_rtl", "build_simulator", "measure_alignment"]
 
@@ -69,13 +69,8 @@ def build_simulator(design: RTLDesign, *, timeout_s: float = 900, progress: bool
     tb.write_text(_testbench_cpp())
     jobs = "1"
     args = ["--cc", "--exe", "--build", "-j", jobs, "--top-module", design.top, "--prefix", _EXE,
-            "-Mdir", str(build / "obj"), "-o", str(exe), "-Wno-fatal", "-Wno-lint", "-Wno-style",
-            "-Wno-MULTIDRIVEN", "--x-assign", "0", "--x-initial", "0",
-            "-CFLAGS", "-O1", "-CFLAGS", "-std=c++17",
-            # the pip wheel's verilated.mk leaves the precompiled-header include flag empty,
-            # which breaks any model big enough to be split into several C++ files
-            "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
-            str(tb), *map(str, sources)]
+            "-Mdir", str(build / "obj"), "-o", str(exe), *VERILATOR_BUILD_FLAGS, "--x-assign", "0",
+            "--x-initial", "0", "-CFLAGS", "-O1", "-CFLAGS", "-std=c++17", str(tb), *map(str, sources)]
     run = run_tool(tool, args, cwd=build, log_name="verilator.log", timeout_s=timeout_s,
                    what=f"Verilator build of {design.top}", progress=progress)
     if not exe.exists():

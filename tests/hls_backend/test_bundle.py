@@ -89,3 +89,21 @@ def test_failed_step_leaves_failure_record_and_no_manifest(tmp_path, monkeypatch
 def test_untrained_trial_cannot_be_exported(tmp_path):
     with pytest.raises(FatalError, match="only completed trials"):
         export_trial(TrialArtifacts.for_trial(tmp_path, 9), tmp_path / "fw", 9, part="xcvu13p", clock_ns=5.0)
+
+
+def test_open_synthesis_keeps_xilinx_result_when_ecp5_fails(tmp_path, monkeypatch):
+    from hls_backend.bundle import synthesize_bundle
+
+    art, _ = _trial(tmp_path / "run")
+    res = export_trial(art, tmp_path / "fw", 3, part="xcvu13p", clock_ns=5.0, csim=False, echo=lambda s: None)
+
+    def stalled(*args, **kwargs):
+        raise CandidateFailed("nextpnr-ecp5 place and route timed out after 5 s")
+
+    monkeypatch.setattr("hls_backend.nextpnr.pnr_ecp5", stalled)
+    results = synthesize_bundle(res.bundle, "open", echo=lambda s: None)
+    assert set(results) == {"open_xilinx"} and results["open_xilinx"].lut > 0
+    synthesis = read_manifest(res.bundle)["results"]["synthesis"]
+    assert "timed out" in synthesis["open_ecp5"]["error"]
+    assert synthesis["open_xilinx"]["vs_estimate"]["lut"]["truth"] == results["open_xilinx"].lut
+    assert verify_bundle(res.bundle, testbench=False).ok  # the manifest covers the new reports
