@@ -31,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 
 from qnas.artifacts import TrialArtifacts
-from qnas.errors import CandidateFailed, FatalError, QnasError, error_excerpt
+from qnas.errors import CandidateFailed, FatalError, QnasError, UnsupportedSpec, error_excerpt
 from qnas.results import ResourceReport, compare
 from qnas.spec import ModelSpec
 from qnas.weights import ModelWeights
@@ -125,8 +125,14 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
         if csim:
             step = "hls4ml"
             echo(f"  trial {trial}: hls4ml conversion + C simulation ({backend})")
-            result.csim = _run_csim(artifacts, spec, work / "hls4ml", x, y_qkeras, part, clock_ns, backend,
-                                    result.seconds)
+            try:
+                result.csim = _run_csim(artifacts, spec, work / "hls4ml", x, y_qkeras, part, clock_ns, backend,
+                                        result.seconds)
+            except UnsupportedSpec as exc:
+                # hls4ml cannot realise this spec; the open-flow RTL below still proves the design.
+                shutil.rmtree(work / "hls4ml", ignore_errors=True)
+                result.csim = {"skipped": str(exc)}
+                echo(f"  trial {trial}: no hls4ml project: {exc}")
             write_json_atomic(reports / "csim.json", result.csim)
 
         if rtl:

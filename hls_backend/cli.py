@@ -71,7 +71,9 @@ def _export(args: argparse.Namespace) -> int:
                            provenance={"study": found.name, "storage": found.url, "trial": number})
         if res.ok:
             parts = [f"trial {number}: {res.bundle}"]
-            if res.csim:
+            if res.csim and "skipped" in res.csim:
+                parts.append("no hls4ml project (see reports/csim.json)")
+            elif res.csim:
                 parts.append(f"C-sim bit-exact {res.csim['bitexact_rate']:.2%}, "
                              f"argmax {res.csim['argmax_agreement']:.2%}")
             if res.rtl_sim:

@@ -116,6 +116,21 @@ def _check_applied(hls_model: Any, spec: ModelSpec) -> None:
                                   f"{layer.name!r}")
 
 
+def _refuse_known_miscompilation(spec: ModelSpec) -> None:
+    """hls4ml 1.3's distributed_arithmetic strategy treats binary weights' 1-bit encoding
+    (0 stands for -1) as the value 0: on a jet tagger with one binary layer its C simulation
+    matched QKeras on 0.5 % of outputs, while the same model with strategy 'latency' matched
+    on 100 %. Refuse instead of emitting firmware that computes something else."""
+    if spec.strategy != "distributed_arithmetic":
+        return
+    for i, layer in enumerate(spec.layers):
+        if layer.weight.kind == "binary":
+            raise UnsupportedSpec(
+                f"layers[{i}].weight is binary, which hls4ml 1.3's distributed_arithmetic strategy "
+                "mis-encodes (its C simulation does not match QKeras); use strategy 'latency' or "
+                "'resource' for the hls4ml project, or the open flow (da4ml RTL), which is bit-exact")
+
+
 def convert_to_hls(model: Any, spec: ModelSpec, output_dir: str | Path, *, backend: str = "Vitis",
                    part: str = DEFAULT_PART, clock_ns: float = DEFAULT_CLOCK_NS,
                    io_type: str = "io_parallel") -> Any:
@@ -134,6 +149,7 @@ def convert_to_hls(model: Any, spec: ModelSpec, output_dir: str | Path, *, backe
         raise UnsupportedSpec("strategy='distributed_arithmetic' is converted with io_type='io_parallel' only")
     part_name = hls_part_name(part)
     _check_model_matches_spec(model, spec)
+    _refuse_known_miscompilation(spec)
     hls4ml = _imports.require("hls4ml", "hls")
     try:
         hls_config = build_hls_config(model, spec, backend)

@@ -106,6 +106,15 @@ CASES = [
 ] + [("fixed", (16, 32, 5), 1, "distributed_arithmetic"), ("ternary", (16, 32, 5), 1, "distributed_arithmetic")]
 
 
+def test_binary_weights_with_hls4ml_distributed_arithmetic_are_refused(tmp_path):
+    # hls4ml 1.3's DA strategy mis-encodes binary weights (C sim matched QKeras on 0.5 % of a
+    # jet tagger's outputs); the conversion must refuse rather than emit wrong firmware.
+    spec = make_spec("binary", strategy="distributed_arithmetic")
+    with pytest.raises(UnsupportedSpec, match=r"layers\[0\]\.weight is binary"):
+        convert_to_hls(model_with_weights(spec), spec, tmp_path / "prj")
+    assert not (tmp_path / "prj").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("family,widths,rf,strategy", CASES,
                          ids=[f"{c[0]}-{'-'.join(map(str, c[1]))}-rf{c[2]}-{c[3]}" for c in CASES])
