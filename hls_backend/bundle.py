@@ -98,7 +98,8 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
     try:
         model_dir = work / "model"
         model_dir.mkdir()
-        for path in (artifacts.spec, artifacts.model, artifacts.weights, artifacts.metrics, artifacts.estimate):
+        for path in (artifacts.spec, artifacts.model, artifacts.hgq2_model, artifacts.keras3_model,
+                     artifacts.weights, artifacts.metrics, artifacts.estimate):
             if path.exists():
                 shutil.copy2(path, model_dir / path.name)
         spec = ModelSpec.from_json(artifacts.spec.read_text())
@@ -126,6 +127,10 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
             step = "hls4ml"
             echo(f"  trial {trial}: hls4ml conversion + C simulation ({backend})")
             try:
+                if artifacts.trainer == "hgq2":
+                    raise UnsupportedSpec("an HGQ2-trained design (per-element formats): hls4ml C simulation of "
+                                          "its Keras 3 model needs HGQ2's environment and is not run by export; "
+                                          "the RTL simulation below checks it against the HGQ2 model's outputs")
                 result.csim = _run_csim(artifacts, spec, work / "hls4ml", x, y_qkeras, part, clock_ns, backend,
                                         result.seconds)
             except UnsupportedSpec as exc:

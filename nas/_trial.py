@@ -9,7 +9,15 @@ differ only there train to the same weights (training is seeded and deterministi
 candidate whose network the study has already trained is not trained again; it takes that
 trial's trained weights and metrics (user attribute ``weights_from``), and gets its own
 estimate, constraints, objective values and artifacts.
+
+Trainers that learn the precision (HGQ2, :mod:`nas.hgq2`) return the trained spec (with
+its per-element formats), which replaces the sampled one, and several designs per
+training (``trained.checkpoints``, the front along its beta ramp). Each further design is
+estimated, costed and saved under the trial's directory like the trial itself, and
+:meth:`TrialRunner.take_checkpoints` hands them to the driver, which records them as
+finished trials with the same parameters and the user attribute ``checkpoint_of``.
 """
+
 
 from __future__ import annotations
 
@@ -53,6 +61,37 @@ class QKerasTrainer:
     def save(self, trained: Any, artifacts: TrialArtifacts, dataset: Dataset) -> None:
         from . import training
         training.save_trained(trained, artifacts, dataset)
+
+
+def trainer_for(config: StudyConfig, seed: int, echo=None) -> Trainer:
+    """The trainer the study's family needs (QKeras unless the family names another)."""
+    if getattr(config.search_space, "trainer", "qkeras") == "hgq2":
+        from .hgq2 import HGQ2Trainer
+        return HGQ2Trainer(seed, echo=echo)
+    return QKerasTrainer(config.training, seed)
+
+
+@dataclass
+class CheckpointTrial:
+    """A further design of one training, to be recorded as its own finished trial."""
+
+    values: list[float]
+    user_attrs: dict[str, Any]
+    constraints: dict[str, float]
+
+
+class _Attrs:
+    """Collects what a trial would record (user attributes, constraints) for a later add_trial."""
+
+    def __init__(self) -> None:
+        self.user_attrs: dict[str, Any] = {}
+        self.constraints: dict[str, float] = {}
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.user_attrs[key] = value
+
+    def set_constraint(self, key: str, value: float) -> None:
+        self.constraints[key] = float(value)
 
 
 def network_key(spec: ModelSpec) -> str:
@@ -113,19 +152,31 @@ class TrialRunner:
         self.networks: dict[str, TrainedNetwork] = dict(networks)
         self.n_inputs = dataset.n_features
         self.n_outputs = dataset.n_classes if dataset.task == "classification" else dataset.n_features
+        self._checkpoints: list[CheckpointTrial] = []
 
-    def run(self, trial) -> list[float]:
-        spec = self.config.search_space.sample(trial, self.n_inputs, self.n_outputs)
+    def take_checkpoints(self) -> list[CheckpointTrial]:
+        """The further designs of the last trial's training (once)."""
+        out, self._checkpoints = self._checkpoints, []
+        return out
+
+    @staticmethod
+    def _record_spec(trial, spec: ModelSpec) -> None:
         for key, value in (("spec", spec.to_json(indent=None)), ("architecture", spec.architecture),
                            ("fingerprint", spec.fingerprint()), ("family", spec.family),
                            ("n_params", spec.n_params)):
             trial.set_user_attr(key, value)
+
+    def run(self, trial) -> list[float]:
+        self._checkpoints = []
+        spec = self.config.search_space.sample(trial, self.n_inputs, self.n_outputs)
+        self._record_spec(trial, spec)
         budget = self.config.budget
         pre = precheck(trial, spec, budget)
         trial.set_user_attr("estimate", estimate_summary(pre, "pre-training"))
         artifacts = TrialArtifacts.for_trial(self.run_dir, trial.number)
         key = network_key(spec)
-        prior = self.networks.get(key)
+        learns_precision = getattr(self.config.search_space, "trainer", "qkeras") != "qkeras"
+        prior = None if learns_precision else self.networks.get(key)
         source = TrialArtifacts(self.run_dir / prior.artifacts) if prior is not None else None
         if source is not None and source.spec.exists() and source.weights.exists():
             weights = ModelWeights.load(source.weights)
@@ -134,6 +185,9 @@ class TrialRunner:
             trained = None
         else:
             trained = self.trainer.train(spec, self.dataset)
+            if trained.spec != spec:  # the trainer learned the precision: its spec is the design
+                spec = trained.spec
+                self._record_spec(trial, spec)
             weights = trained.weights
             net = TrainedNetwork(trial.number, str(artifacts.root.relative_to(self.run_dir)),
                                  _scalars(trained.val_metrics), _scalars(trained.metrics),
@@ -147,7 +201,26 @@ class TrialRunner:
         values = self._objective_values(spec, net.metrics_val, post)
         self._save(trial, artifacts, spec, trained, prior, post)
         self.networks.setdefault(key, net)
+        for n, extra in enumerate(getattr(trained, "checkpoints", None) or []):
+            self._checkpoints.append(self._checkpoint_trial(trial.number, n, artifacts, extra))
         return values
+
+    def _checkpoint_trial(self, parent: int, n: int, parent_artifacts: TrialArtifacts, trained) -> CheckpointTrial:
+        """Estimate, cost and save one further design of trial ``parent``'s training."""
+        rec = _Attrs()
+        spec = trained.spec
+        self._record_spec(rec, spec)
+        post = estimate_for_budget(spec, self.config.budget, trained.weights)
+        record_constraints(rec, self.config.budget, post)
+        artifacts = TrialArtifacts(parent_artifacts.root / f"checkpoint_{n:03d}")
+        for attr, value in (("estimate", estimate_summary(post, "trained weights")),
+                            ("metrics_val", _scalars(trained.val_metrics)), ("metrics_test", _scalars(trained.metrics)),
+                            ("epochs_run", int(trained.epochs_run)), ("train_seconds", float(trained.train_seconds)),
+                            ("checkpoint_of", parent)):
+            rec.set_user_attr(attr, value)
+        values = self._objective_values(spec, rec.user_attrs["metrics_val"], post)
+        self._save(rec, artifacts, spec, trained, None, post)
+        return CheckpointTrial(values, rec.user_attrs, rec.constraints)
 
     def _objective_values(self, spec: ModelSpec, val: Mapping[str, float], estimate) -> list[float]:
         values = []
@@ -168,7 +241,10 @@ class TrialRunner:
 
     def _save(self, trial, artifacts: TrialArtifacts, spec: ModelSpec, trained: Any,
               prior: TrainedNetwork | None, estimate) -> None:
-        """Write the trial's artifacts; spec.json comes last so ``exists()`` means complete."""
+        """Write the trial's artifacts; spec.json comes last so ``exists()`` means complete.
+
+        ``trial`` only receives the ``artifacts`` attribute (a live trial, or the recorder
+        of a checkpoint trial)."""
         try:
             artifacts.root.mkdir(parents=True, exist_ok=True)
             if trained is not None:
@@ -181,7 +257,7 @@ class TrialRunner:
                 artifacts.spec.write_text(spec.to_json())
             artifacts.estimate.write_text(estimate.to_json())
         except OSError as exc:
-            fatal = disk_error(exc, f"the artifacts of trial {trial.number} ({artifacts.root})")
+            fatal = disk_error(exc, f"the trial artifacts in {artifacts.root}")
             if fatal is not None:
                 raise fatal from exc
             raise

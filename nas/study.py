@@ -26,7 +26,7 @@ from qnas.errors import ConfigError, FatalError, InfeasibleCandidate, QnasError
 from ._interrupt import CtrlC
 from ._progress import Progress, best_feasible_label
 from ._storage import check_storage_writable, default_storage, disk_error, ensure_dir, open_storage
-from ._trial import QKerasTrainer, Trainer, TrialRunner, trained_networks
+from ._trial import Trainer, TrialRunner, trained_networks, trainer_for
 from .config import StudyConfig
 from .constraints import BudgetRejection, estimate_summary
 from .datasets import load_dataset
@@ -160,7 +160,9 @@ def _distinct_designs(trials) -> list[int]:
 
 
 def _counts_toward_total(trial) -> bool:
-    return trial.state.is_finished() and not trial.user_attrs.get("interrupted")
+    """Finished trials Optuna asked for; a training's further checkpoints are extra designs."""
+    return (trial.state.is_finished() and not trial.user_attrs.get("interrupted")
+            and "checkpoint_of" not in trial.user_attrs)
 
 
 def _impossible_budget_message(config: StudyConfig, n: int, keys: Counter, producer: str) -> str:
@@ -200,8 +202,33 @@ def _run_trial(study, runner: TrialRunner, trial) -> tuple[str, Exception | None
         if isinstance(exc, FatalError):
             raise
         return "failed", exc
+    params, distributions = trial.params, trial.distributions
     study.tell(trial, values)
+    _add_checkpoint_trials(study, runner, params, distributions)
     return "complete", None
+
+
+def _add_checkpoint_trials(study, runner: TrialRunner, params, distributions) -> None:
+    """Record a training's further checkpoints as finished trials with the same parameters.
+
+    They are designs of the candidate Optuna asked for (same parameters, another point of
+    its training), so the samplers see every (accuracy, cost) that candidate reached.
+    """
+    import optuna
+    for extra in runner.take_checkpoints():
+        study.add_trial(optuna.trial.create_trial(params=params, distributions=distributions, values=extra.values,
+                                                  user_attrs=extra.user_attrs, constraints=extra.constraints))
+
+
+def _hgq2_echo(echo: Callable[[str], None], progress: bool) -> Callable[[str], None] | None:
+    """Where the HGQ2 worker's progress lines go (tqdm-safe when the bar is shown)."""
+    if not progress:
+        return None
+    try:
+        from tqdm import tqdm
+        return lambda line: tqdm.write(f"  {line}")
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return echo
 
 
 def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str | None = None,
@@ -235,7 +262,7 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
     if dataset.task != space.task:
         raise ConfigError("search_space.family", f"family {space.family!r} builds {space.task} models, but "
                           f"dataset {dataset.name!r} is an {dataset.task} dataset; choose a matching family")
-    runner = TrialRunner(config, dataset, trainer or QKerasTrainer(config.training, seed), run_dir,
+    runner = TrialRunner(config, dataset, trainer or trainer_for(config, seed, echo=_hgq2_echo(echo, progress)), run_dir,
                          trained_networks(study.get_trials(deepcopy=False)))
     done = sum(_counts_toward_total(t) for t in study.get_trials(deepcopy=False))
     resume_command = " ".join(

@@ -9,12 +9,12 @@ from .data import Dataset
 from .errors import (CandidateFailed, ConfigError, DataError, FatalError, InfeasibleCandidate,
                      QnasError, ToolNotFound, UnsupportedSpec)
 from .results import LayerResources, ResourceEstimate, ResourceReport, SynthesisResult, compare
-from .spec import DenseLayerSpec, ModelSpec, Quantizer, SpecError
+from .spec import DenseLayerSpec, ElementFormats, ModelSpec, Quantizer, SpecError
 from .weights import LayerWeights, ModelWeights
 
 __version__ = "0.1.0"
 
-__all__ = ["CandidateFailed", "ConfigError", "DataError", "Dataset", "DenseLayerSpec", "FatalError",
+__all__ = ["CandidateFailed", "ConfigError", "DataError", "Dataset", "DenseLayerSpec", "ElementFormats", "FatalError",
            "InfeasibleCandidate", "LayerResources", "LayerWeights", "ModelSpec", "ModelWeights",
            "QnasError", "Quantizer", "ResourceEstimate", "ResourceReport", "SpecError",
            "SynthesisResult", "ToolNotFound", "UnsupportedSpec", "compare", "__version__"]

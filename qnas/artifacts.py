@@ -4,6 +4,9 @@
 
     spec.json          the ModelSpec (ModelSpec.to_json)
     model.h5           the trained QKeras model (tf-keras HDF5; load with qkeras custom objects)
+    hgq2_model.npz     instead of model.h5 for the hgq2_mlp family: the HGQ2 checkpoint's exact
+                       quantized kernels/biases and per-element (k, i, f) of every input quantizer
+    model.keras        (hgq2_mlp) the HGQ2 checkpoint itself, Keras 3; loads only in HGQ2's env
     weights.npz        quantized kernel/bias per layer (qnas.weights.ModelWeights)
     test_vectors.npz   x (inputs, already quantized to the input format), y_qkeras (model
                        outputs on x), y_true (labels where any)
@@ -34,6 +37,19 @@ class TrialArtifacts:
         return self.root / "model.h5"
 
     @property
+    def hgq2_model(self) -> Path:
+        return self.root / "hgq2_model.npz"
+
+    @property
+    def keras3_model(self) -> Path:
+        return self.root / "model.keras"
+
+    @property
+    def trainer(self) -> str:
+        """Which trainer wrote this trial: 'qkeras' (model.h5) or 'hgq2' (hgq2_model.npz)."""
+        return "hgq2" if self.hgq2_model.exists() and not self.model.exists() else "qkeras"
+
+    @property
     def weights(self) -> Path:
         return self.root / "weights.npz"
 
@@ -50,4 +66,5 @@ class TrialArtifacts:
         return self.root / "estimate.json"
 
     def exists(self) -> bool:
-        return self.spec.exists() and self.model.exists() and self.weights.exists()
+        model = self.model.exists() or self.hgq2_model.exists()
+        return self.spec.exists() and model and self.weights.exists()

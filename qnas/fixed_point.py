@@ -47,10 +47,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .spec import ModelSpec, Quantizer
+from .spec import ElementFormats, ModelSpec, Quantizer
 from .weights import ModelWeights
 
-__all__ = ["quantize_array", "reference_forward", "accumulator_bits", "float32_exact",
+__all__ = ["quantize_array", "quantize_elements", "reference_forward", "accumulator_bits", "float32_exact",
            "TERNARY_THRESHOLD"]
 
 #: QKeras' ternary threshold when ``alpha`` is a number (``ternary.default_threshold``).
@@ -122,6 +122,21 @@ def quantize_array(x: np.ndarray | Sequence[float] | float, q: Quantizer) -> np.
     return np.asarray(out, dtype=np.float64)
 
 
+def quantize_elements(x: np.ndarray | Sequence[float], fmts: ElementFormats) -> np.ndarray:
+    """Quantize the columns of ``x`` to per-element formats with HGQ2's inference semantics.
+
+    RND rounding (``floor(x * 2**f + 1/2)``) and WRAP overflow into ``[-k * 2**i, 2**i)``
+    with ``i = max(i, -f)``, as HGQ2's fixed-point quantizer computes it; float64 (exact for
+    every format of at most 32 bits).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    k, i, f = (np.array(v, dtype=np.float64) for v in zip(*(fmts.kif(j) for j in range(len(fmts)))))
+    scale = 2.0 ** f
+    xq = np.floor(x * scale + 0.5) / scale
+    bias = k * 2.0 ** i
+    return np.mod(xq + bias, 2.0 ** (i + k)) - bias
+
+
 def _value_grid(q: Quantizer) -> tuple[int, float]:
     """(fractional bits, largest magnitude) of the values a quantizer emits."""
     if q.kind in ("ternary", "binary"):
@@ -174,9 +189,14 @@ def reference_forward(spec: ModelSpec, weights: ModelWeights, x: np.ndarray) -> 
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != spec.n_inputs:
         raise ValueError(f"x must have shape (events, {spec.n_inputs}); got {x.shape}")
-    h = quantize_array(x, spec.input_quantizer)
+    if spec.input_formats is not None:
+        h = quantize_elements(x, spec.input_formats)
+    else:
+        h = quantize_array(x, spec.input_quantizer)
     for layer, lw in zip(spec.layers, weights):
         h = h @ np.asarray(lw.kernel, dtype=np.float64) + np.asarray(lw.bias, dtype=np.float64)
-        if layer.activation is not None:
+        if layer.activation_formats is not None:
+            h = quantize_elements(np.maximum(h, 0.0), layer.activation_formats)
+        elif layer.activation is not None:
             h = quantize_array(h, layer.activation)
     return h

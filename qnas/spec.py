@@ -16,6 +16,13 @@ and the hardware must reproduce it bit for bit:
   values ``k * 2**-(bits-integer)`` in ``[0, 2**integer - step]``; ``ap_ufixed<bits, integer>``.
 * ``ternary`` is ``ternary(alpha=1)`` with values {-1, 0, +1}; ``binary`` is
   ``binary(alpha=1)`` with values {-1, +1}.
+
+Networks trained with learned per-element precision (the ``hgq2_mlp`` family: HGQ2 learns
+a bit width for every input feature and every activation) carry :class:`ElementFormats`
+beside those uniform quantizers: ``ModelSpec.input_formats`` and each hidden layer's
+``activation_formats``. They then rule; the uniform quantizer of the same place is their
+envelope (a format holding every element), which the analytic estimator tiers and the
+labels read. Their rounding and overflow follow HGQ2, not QKeras (see ElementFormats).
 """
 
 from __future__ import annotations
@@ -130,6 +137,83 @@ class Quantizer:
         return cls(**dict(data))
 
 
+ROUNDINGS: tuple[str, ...] = ("RND",)
+OVERFLOWS: tuple[str, ...] = ("WRAP",)
+
+
+@dataclass(frozen=True)
+class ElementFormats:
+    """One fixed-point format per element of a vector (learned per-element precision).
+
+    Element ``j`` is signed when ``keep_negative[j]`` is 1, has ``integer[j]`` integer bits
+    (sign excluded) and ``fractional[j]`` fractional bits, either of which may be negative;
+    ``keep_negative + max(integer, -fractional) + fractional <= 0`` means the element is
+    pruned (always 0, no wires). The quantization is HGQ2's at inference:
+    ``rounding='RND'`` is ``floor(x * 2**f + 1/2) / 2**f`` (half up, unlike QKeras' half to
+    even) and ``overflow='WRAP'`` wraps two's-complement style into
+    ``[-k * 2**i, 2**i)`` (HGQ2 sizes ``i`` on the training set with ``trace_minmax``).
+    """
+
+    keep_negative: tuple[int, ...]
+    integer: tuple[int, ...]
+    fractional: tuple[int, ...]
+    rounding: str = "RND"
+    overflow: str = "WRAP"
+
+    def __post_init__(self) -> None:
+        for name in ("keep_negative", "integer", "fractional"):
+            values = tuple(int(v) for v in getattr(self, name))
+            object.__setattr__(self, name, values)
+        if not len(self.keep_negative) == len(self.integer) == len(self.fractional) >= 1:
+            raise SpecError("element formats need one keep_negative/integer/fractional entry per element; got "
+                            f"{len(self.keep_negative)}/{len(self.integer)}/{len(self.fractional)}")
+        if any(k not in (0, 1) for k in self.keep_negative):
+            raise SpecError(f"element keep_negative must be 0 or 1; got {sorted(set(self.keep_negative))}")
+        if any(not -32 <= v <= 32 for v in self.integer + self.fractional):
+            raise SpecError("element integer/fractional bits must be in [-32, 32]")
+        if any(self.bits_of(j) > 32 for j in range(len(self))):
+            raise SpecError("an element format is wider than 32 bits")
+        if self.rounding not in ROUNDINGS:
+            raise SpecError(f"element rounding must be one of {ROUNDINGS}; got {self.rounding!r}")
+        if self.overflow not in OVERFLOWS:
+            raise SpecError(f"element overflow must be one of {OVERFLOWS}; got {self.overflow!r}")
+
+    def __len__(self) -> int:
+        return len(self.integer)
+
+    def kif(self, j: int) -> tuple[int, int, int]:
+        """(sign bit, effective integer bits, fractional bits) of element ``j``."""
+        f = self.fractional[j]
+        return self.keep_negative[j], max(self.integer[j], -f), f
+
+    def bits_of(self, j: int) -> int:
+        k, i, f = self.kif(j)
+        return max(k + i + f, 0)
+
+    @property
+    def total_bits(self) -> int:
+        return sum(self.bits_of(j) for j in range(len(self)))
+
+    def envelope(self, signed: bool) -> Quantizer:
+        """The narrowest uniform fixed format holding every element's values."""
+        live = [self.kif(j) for j in range(len(self)) if self.bits_of(j) > 0] or [(0, 0, 0)]
+        integer = max(i for _, i, _ in live)
+        frac = max(f for _, _, f in live)
+        integer = min(max(integer, -8), 24)
+        bits = integer + frac + (1 if signed else 0)
+        bits = min(max(bits, 2), 32)
+        return Quantizer.fixed(bits, min(integer, bits), signed=signed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keep_negative": list(self.keep_negative), "integer": list(self.integer),
+                "fractional": list(self.fractional), "rounding": self.rounding, "overflow": self.overflow}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ElementFormats":
+        return cls(tuple(data["keep_negative"]), tuple(data["integer"]), tuple(data["fractional"]),
+                   data.get("rounding", "RND"), data.get("overflow", "WRAP"))
+
+
 @dataclass(frozen=True)
 class DenseLayerSpec:
     """One fully connected layer and what follows it.
@@ -145,8 +229,17 @@ class DenseLayerSpec:
     bias: Quantizer
     activation: Quantizer | None
     reuse_factor: int = 1
+    #: per-unit formats of the ReLU output (learned precision); ``activation`` is then their envelope
+    activation_formats: ElementFormats | None = None
 
     def __post_init__(self) -> None:
+        if self.activation_formats is not None:
+            if self.activation is None:
+                raise SpecError(f"{self.name}.activation_formats needs an activation (a linear layer "
+                                "emits its accumulator unquantized)")
+            if len(self.activation_formats) != self.units:
+                raise SpecError(f"{self.name}.activation_formats has {len(self.activation_formats)} "
+                                f"elements for {self.units} units")
         if not isinstance(self.units, int) or self.units < 1:
             raise SpecError(f"{self.name}.units must be a positive int; got {self.units!r}")
         if not isinstance(self.reuse_factor, int) or self.reuse_factor < 1:
@@ -163,11 +256,14 @@ class DenseLayerSpec:
             "bias": self.bias.to_dict(),
             "activation": None if self.activation is None else self.activation.to_dict(),
             "reuse_factor": self.reuse_factor,
+            **({} if self.activation_formats is None
+               else {"activation_formats": self.activation_formats.to_dict()}),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "DenseLayerSpec":
         act = data.get("activation")
+        fmts = data.get("activation_formats")
         return cls(
             name=data["name"],
             units=int(data["units"]),
@@ -175,6 +271,7 @@ class DenseLayerSpec:
             bias=Quantizer.from_dict(data["bias"]),
             activation=None if act is None else Quantizer.from_dict(act),
             reuse_factor=int(data.get("reuse_factor", 1)),
+            activation_formats=None if fmts is None else ElementFormats.from_dict(fmts),
         )
 
 
@@ -193,10 +290,14 @@ class ModelSpec:
     task: Task = "classification"
     family: str = "mlp"
     metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    #: per-feature input formats (learned precision); ``input_quantizer`` is then their envelope
+    input_formats: ElementFormats | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.n_inputs, int) or self.n_inputs < 1:
             raise SpecError(f"n_inputs must be a positive int; got {self.n_inputs!r}")
+        if self.input_formats is not None and len(self.input_formats) != self.n_inputs:
+            raise SpecError(f"input_formats has {len(self.input_formats)} elements for {self.n_inputs} inputs")
         if not self.layers:
             raise SpecError("layers must hold at least the output layer")
         if not isinstance(self.layers, tuple):
@@ -240,6 +341,11 @@ class ModelSpec:
         return out
 
     @property
+    def heterogeneous(self) -> bool:
+        """True when per-element formats (learned precision) rule inputs or activations."""
+        return self.input_formats is not None or any(l.activation_formats is not None for l in self.layers)
+
+    @property
     def n_params(self) -> int:
         return sum(n_in * layer.units + layer.units for layer, n_in, _ in self.layer_inputs())
 
@@ -272,6 +378,7 @@ class ModelSpec:
             "task": self.task,
             "family": self.family,
             "metadata": dict(self.metadata),
+            **({} if self.input_formats is None else {"input_formats": self.input_formats.to_dict()}),
         }
 
     @classmethod
@@ -288,6 +395,8 @@ class ModelSpec:
             task=data.get("task", "classification"),
             family=data.get("family", "mlp"),
             metadata=dict(data.get("metadata", {})),
+            input_formats=(None if data.get("input_formats") is None
+                           else ElementFormats.from_dict(data["input_formats"])),
         )
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -9,7 +9,8 @@ from ._base import SearchSpace
 from ._layers import LayerChoices, allowed_reuse_factors
 from ._registry import FAMILIES, build_search_space
 from .autoencoder import AutoencoderSpace
+from .hgq2_mlp import HGQ2MLPSpace, HGQ2Recipe
 from .mlp import MLPSpace
 
-__all__ = ["FAMILIES", "AutoencoderSpace", "LayerChoices", "MLPSpace", "SearchSpace",
+__all__ = ["FAMILIES", "AutoencoderSpace", "HGQ2MLPSpace", "HGQ2Recipe", "LayerChoices", "MLPSpace", "SearchSpace",
            "allowed_reuse_factors", "build_search_space"]

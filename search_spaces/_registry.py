@@ -10,11 +10,13 @@ from qnas.validation import check_mapping, join_key
 
 from ._base import SearchSpace
 from .autoencoder import AutoencoderSpace
+from .hgq2_mlp import HGQ2MLPSpace
 from .mlp import MLPSpace
 
 FAMILIES: dict[str, type[SearchSpace]] = {
     "mlp": MLPSpace,
     "autoencoder": AutoencoderSpace,
+    "hgq2_mlp": HGQ2MLPSpace,
 }
 
 

@@ -6,6 +6,11 @@ weights as constants (da4ml turns each layer into an optimised adder tree) ->
 ``quantized_relu`` (round half to even, clip) -> ... -> the output layer's accumulator,
 which is emitted as is (logits; no requantisation, so it is exact and wide enough never to
 overflow — da4ml sizes every adder from the value ranges).
+
+A spec with per-element formats (learned precision, ``qnas.spec.ElementFormats``) is traced
+with those instead: each input feature enters with its own (k, i, f), and each hidden unit's
+ReLU output is quantized to its own format with HGQ2's RND rounding and WRAP overflow
+(da4ml's own ``quantize``, which implements exactly those semantics).
 """
 
 from __future__ import annotations
@@ -52,10 +57,12 @@ def trace_network(spec: ModelSpec, weights: ModelWeights, *, latency_cutoff: flo
     # adder_size=1, carry_size=-1: da4ml's unit-delay model (each adder = 1 latency unit),
     # which is what its latency cutoff (adders per pipeline stage) is expressed in.
     hwconf = trace.HWConfig(1, -1, latency_cutoff)
-    k, i, f = input_kif(spec.input_quantizer)
     n = spec.n_inputs
-    x = trace.FixedVariableArray.from_kif(np.full(n, k), np.full(n, i), np.full(n, f), hwconf,
-                                          solver_options=solver_options)
+    if spec.input_formats is not None:
+        k, i, f = (np.array(v) for v in zip(*(spec.input_formats.kif(j) for j in range(n))))
+    else:
+        k, i, f = (np.full(n, v) for v in input_kif(spec.input_quantizer))
+    x = trace.FixedVariableArray.from_kif(k, i, f, hwconf, solver_options=solver_options)
     inputs = x
     for layer, lw in zip(spec.layers, weights):
         kernel = np.asarray(lw.kernel, dtype=np.float64)
@@ -64,9 +71,17 @@ def trace_network(spec: ModelSpec, weights: ModelWeights, *, latency_cutoff: flo
         acc = acc + bias
         if layer.activation is None:
             x = acc
-            continue
-        x = _map(trace, acc, lambda v, q=layer.activation: quantized_relu(v, q))
+        elif layer.activation_formats is not None:
+            x = _element_relu(acc.relu(), layer.activation_formats)
+        else:
+            x = _map(trace, acc, lambda v, q=layer.activation: quantized_relu(v, q))
     return inputs, x
+
+
+def _element_relu(relu_out: Any, fmts: Any) -> Any:
+    """ReLU outputs quantized to per-unit formats (HGQ2: the next layer's input quantizer)."""
+    k, i, f = (np.array(v) for v in zip(*(fmts.kif(j) for j in range(len(fmts)))))
+    return relu_out.quantize(k, i, f, overflow_mode=fmts.overflow, round_mode=fmts.rounding)
 
 
 def _map(trace: Any, arr: Any, fn) -> Any:
