@@ -127,12 +127,9 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
             step = "hls4ml"
             echo(f"  trial {trial}: hls4ml conversion + C simulation ({backend})")
             try:
-                if artifacts.trainer == "hgq2":
-                    raise UnsupportedSpec("an HGQ2-trained design (per-element formats): hls4ml C simulation of "
-                                          "its Keras 3 model needs HGQ2's environment and is not run by export; "
-                                          "the RTL simulation below checks it against the HGQ2 model's outputs")
-                result.csim = _run_csim(artifacts, spec, work / "hls4ml", x, y_qkeras, part, clock_ns, backend,
-                                        result.seconds)
+                run = _run_csim_hgq2 if artifacts.trainer == "hgq2" else _run_csim
+                result.csim = run(artifacts, spec, work / "hls4ml", x, y_qkeras, part, clock_ns, backend,
+                                  result.seconds)
             except UnsupportedSpec as exc:
                 # hls4ml cannot realise this spec; the open-flow RTL below still proves the design.
                 shutil.rmtree(work / "hls4ml", ignore_errors=True)
@@ -202,6 +199,25 @@ def _run_csim(artifacts: TrialArtifacts, spec: ModelSpec, project: Path, x: np.n
     report = csim_check(hls_model, x, y_qkeras)
     seconds["csim_s"] = time.perf_counter() - start
     return {**report.to_dict(), "backend": backend, "seconds": seconds["csim_s"]}
+
+
+def _run_csim_hgq2(artifacts: TrialArtifacts, spec: ModelSpec, project: Path, x: np.ndarray,
+                   y_model: np.ndarray, part: str, clock_ns: float, backend: str,
+                   seconds: dict[str, float]) -> dict[str, Any]:
+    """hls4ml C simulation of an HGQ2 checkpoint (Keras 3), run in HGQ2's own environment."""
+    from nas.hgq2.csim import csim_outputs
+
+    from .csim import compare_outputs
+
+    if not artifacts.keras3_model.exists():
+        raise UnsupportedSpec(f"an HGQ2 design without its Keras model ({artifacts.keras3_model.name}); "
+                              "the RTL simulation below still checks it against the model's outputs")
+    start = time.perf_counter()
+    y_hls = csim_outputs(artifacts.keras3_model, x, y_model, project, part=part, clock_ns=clock_ns, backend=backend)
+    seconds["csim_s"] = time.perf_counter() - start
+    report = compare_outputs(y_hls, y_model)
+    return {**report.to_dict(), "backend": backend, "seconds": seconds["csim_s"],
+            "where": "hgq2 environment (hls4ml keras_v3 frontend)"}
 
 
 def _run_rtl(spec: ModelSpec, weights: ModelWeights, work: Path, x: np.ndarray, y_qkeras: np.ndarray,

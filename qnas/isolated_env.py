@@ -76,10 +76,12 @@ class Toolset:
 TOOLSETS: dict[str, Toolset] = {
     "hgq2": Toolset(
         name="hgq2",
-        pins=("hgq2==0.2.0", "keras==3.15.1", "tensorflow==2.21.0", "da4ml==0.6.0", "numpy>=1.26,<2.5"),
-        imports=("hgq", "keras", "da4ml", "numpy"),
+        pins=("hgq2==0.2.0", "keras==3.15.1", "tensorflow==2.21.0", "da4ml==0.6.0", "hls4ml==1.3.0",
+              "numpy>=1.26,<2.5"),
+        imports=("hgq", "keras", "da4ml", "hls4ml", "numpy"),
         about="HGQ2 (learned per-weight/per-activation bit widths, Keras 3) for the hgq2_mlp family "
-              "and the HGQ2 peer of benchmarks/pareto_vs_peers.py",
+              "(training, and hls4ml C simulation of its designs) and the HGQ2 peer of "
+              "benchmarks/pareto_vs_peers.py",
     ),
 }
 
@@ -246,6 +248,28 @@ def _stop(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
         proc.wait()
 
 
+def _raise_terminated(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _terminate_raises():
+    """While a job runs, SIGTERM unwinds (so the job is stopped too) instead of killing us outright.
+
+    A job runs in its own session (so Ctrl-C reaches only qnas, which then stops it); a
+    plain SIGTERM to qnas would otherwise leave it running orphaned. Only the main
+    thread's default handler is replaced.
+    """
+    previous = None
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
 def _clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The parent's environment minus what would leak qnas's packages into the venv."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
@@ -276,7 +300,7 @@ def run_job(env: IsolatedEnv, script: str | Path, job_dir: str | Path, request: 
     tail: deque[str] = deque(maxlen=30)
     cmd = [str(env.python), str(Path(script).resolve()), str(job.resolve())]
     timed_out = threading.Event()
-    with open(job / "stderr.log", "w") as log:
+    with open(job / "stderr.log", "w") as log, _terminate_raises():
         proc = subprocess.Popen(cmd, cwd=job, stdout=log, stderr=subprocess.PIPE, text=True,
                                 env=_clean_env(extra_env), start_new_session=True)
         watchdog = None

@@ -152,3 +152,28 @@ def test_creates_a_tiny_env_atomically_and_reuses_it(tmp_path, monkeypatch):
     assert res["v"] == 42 and Path(res["prefix"]) == env.path  # the renamed venv is the one running
     again = []
     assert ie.ensure_env("tiny", root, echo=again.append) == env and again == []  # reused, not rebuilt
+
+
+def test_sigterm_to_the_caller_stops_the_job(tmp_path):
+    """A study killed with SIGTERM (a background run) must not leave its job running."""
+    import signal
+    import subprocess
+    script = tmp_path / "hang.py"
+    script.write_text("import os, sys, time\nfrom pathlib import Path\n"
+                      "Path(sys.argv[1], 'pid').write_text(str(os.getpid()))\ntime.sleep(120)\n")
+    (tmp_path / "env" / "bin").mkdir(parents=True)
+    (tmp_path / "env" / "bin" / "python").symlink_to(sys.executable)
+    caller = ("import sys\nfrom pathlib import Path\nfrom qnas import isolated_env as ie\n"
+              f"env = ie.IsolatedEnv(Path({str(tmp_path / 'env')!r}), ie.Toolset('fake', ('x==1',), ()))\n"
+              f"ie.run_job(env, {str(script)!r}, {str(tmp_path / 'job')!r}, {{}})\n")
+    proc = subprocess.Popen([sys.executable, "-c", caller], env={**os.environ, "PYTHONPATH": str(Path(ie.__file__).parents[1])})
+    pid_file = tmp_path / "job" / "pid"
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    child = int(pid_file.read_text())
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 128 + signal.SIGTERM
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
