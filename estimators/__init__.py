@@ -17,7 +17,7 @@ from .budget import Budget
 from .calibration import calibrate, find_calibration, load_estimator, save_estimator
 from .distributed import DistributedArithmeticEstimator
 from .hls4ml_model import HLSStrategyEstimator
-from .parts import DEFAULT_PART, PARTS, FPGAPart, get_part
+from qnas.parts import DEFAULT_PART, PARTS, FPGAPart, get_part
 
 
 @lru_cache(maxsize=64)

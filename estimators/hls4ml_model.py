@@ -40,7 +40,7 @@ from ._checks import check_spec
 from ._csd import WeightPrior
 from ._fitting import calibration_record
 from ._layer_stats import layer_stats, log2ceil
-from .parts import DEFAULT_PART, get_part
+from qnas.parts import DEFAULT_PART, get_part
 
 DEFAULT_PARAMS: dict[str, float] = {
     "lut_per_const_digit_bit": 1.0,   # shift-add constant multiplier: LUTs per (input bit x extra digit)

@@ -28,7 +28,9 @@ _EXPORTS: dict[str, str] = {
     "load_dataset": "nas.datasets", "dataset_names": "nas.datasets",
     # training (QKeras; TensorFlow loads only when a model is built)
     "TrainingConfig": "nas.training", "TrainedModel": "nas.training",
-    "train_candidate": "nas.training", "save_trained": "nas.training",
+    "train_candidate": "nas.training", "save_trained": "nas.training", "load_trained": "nas.training",
+    # the QKeras model (hls_backend converts it)
+    "load_qkeras_model": "nas.qkeras_model",
 }
 
 __all__ = sorted(_EXPORTS)
