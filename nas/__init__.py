@@ -7,8 +7,7 @@ stay light while ``from nas import run_study`` still works.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from qnas._imports import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     # configuration
@@ -35,15 +34,4 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nas' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
