@@ -170,7 +170,8 @@ def _parse_budget(value: Any, path: str) -> Budget:
 
 
 #: keys of the training section; the study's seed is the training seed
-TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "patience", "min_delta", "max_seconds")
+TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "patience", "min_delta", "max_seconds",
+                 "promote_epochs", "promote_margin")
 
 
 def _parse_training(value: Any, path: str) -> dict[str, Any]:
