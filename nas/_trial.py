@@ -190,8 +190,8 @@ class TrialRunner:
         prune multi-objective trials, so the study spends the long training itself).
         """
         epochs, margin = getattr(self.trainer, "promotion", (0, 0.0))
-        if epochs <= 0:
-            return False
+        if epochs <= 0 or self.config.budget.violations(estimate):
+            return False  # off, or over budget with its trained weights: never on the front
         from optuna.trial import TrialState
         mine = self._objective_values(spec, net.metrics_val, estimate)
         signs = [1.0 if o.direction == "maximize" else -1.0 for o in self.config.objectives]
