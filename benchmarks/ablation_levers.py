@@ -114,6 +114,33 @@ def run_search(row: str, n_trials: int, epochs: int, seed: int, out: Path) -> No
     (out / row / "ablation_wall_s.txt").write_text(f"{time.perf_counter() - start:.1f}\n")
 
 
+def _ratios(rows: list[dict[str, Any]], base_name: str) -> None:
+    """Each row's min LUT at each accuracy over the base row's, and its accuracy gain."""
+    base = next((r for r in rows if r["lever"] == base_name), None)
+    for r in rows:
+        r["lut_ratio_vs_baseline"] = {
+            k: (None if base is None or v is None or base["min_lut_at_accuracy"][k] is None
+                else round(v / base["min_lut_at_accuracy"][k], 3))
+            for k, v in r["min_lut_at_accuracy"].items()}
+        r["max_accuracy_gain_vs_baseline"] = (
+            None if base is None or r["max_test_accuracy"] is None or base["max_test_accuracy"] is None
+            else round(r["max_test_accuracy"] - base["max_test_accuracy"], 5))
+
+
+def summarize_fixed(fixed_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per lever: the front of its designs over all fixed architectures."""
+    rows = []
+    for label, _sparsity, _penalty in FIXED_VARIANTS:
+        designs = [r for r in fixed_rows if r["lever"] == label]
+        if not designs:
+            continue
+        summary = front_summary([(r["test_accuracy"], r["lut"]) for r in designs])
+        rows.append({"lever": label, "protocol": "fixed architectures",
+                     "architectures": sorted({r["architecture"] for r in designs}), **summary})
+    _ratios(rows, "baseline")
+    return rows
+
+
 def summarize_search(out: Path) -> list[dict[str, Any]]:
     import pandas as pd
     rows = []
@@ -128,15 +155,7 @@ def summarize_search(out: Path) -> list[dict[str, Any]]:
         rows.append({"lever": row, "trials": int(len(table)), "trained": int(done["weights_from"].isna().sum()),
                      "promoted": int(table["promoted"].fillna(False).astype(bool).sum()) if "promoted" in table else 0,
                      "wall_s": float(wall.read_text()) if wall.exists() else None, **summary})
-    base = next((r for r in rows if r["lever"] == "baseline"), None)
-    for r in rows:
-        r["lut_ratio_vs_baseline"] = {
-            k: (None if base is None or v is None or base["min_lut_at_accuracy"][k] is None
-                else round(v / base["min_lut_at_accuracy"][k], 3))
-            for k, v in r["min_lut_at_accuracy"].items()}
-        r["max_accuracy_gain_vs_baseline"] = (
-            None if base is None or r["max_test_accuracy"] is None or base["max_test_accuracy"] is None
-            else round(r["max_test_accuracy"] - base["max_test_accuracy"], 5))
+    _ratios(rows, "baseline")
     return rows
 
 
@@ -194,9 +213,45 @@ def run_fixed(epochs: int, seed: int, archs: list[str] | None) -> list[dict[str,
     return rows
 
 
+def run_confirm(epochs: int, seed: int, archs: list[str] | None, variants: list[str], out: Path
+                ) -> list[dict[str, Any]]:
+    """Train the named fixed designs again (training is seeded and deterministic) and put
+    them through the open flow: da4ml RTL, Verilator against QKeras, Yosys ``synth_xilinx``."""
+    from estimators import estimate
+    from hls_backend.open_flow import run_open_flow
+    from nas.datasets import load_dataset
+    from nas.metrics import quantized_inputs
+    from nas.training import TrainingConfig, train_candidate
+    dataset = load_dataset("jets", SPLIT, seed)
+    config = TrainingConfig(epochs=epochs, batch_size=512, learning_rate=0.003, patience=4, seed=seed)
+    rows = []
+    for arch in FIXED_ARCHS:
+        if archs and arch["name"] not in archs:
+            continue
+        for label, sparsity, penalty in FIXED_VARIANTS:
+            if label not in variants:
+                continue
+            spec = fixed_spec(arch, sparsity, penalty)
+            trained = train_candidate(spec, dataset, config)
+            est = estimate(spec, trained.weights, part="xcvu9p", clock_ns=5.0)
+            x = quantized_inputs(spec, dataset.x_test[:2000]).astype("float32")
+            flow = run_open_flow(spec, trained.weights, out / f"{arch['name']}-{label}".replace(" ", "_"),
+                                 part="xcvu9p", clock_ns=5.0, x_test=x,
+                                 reference=trained.model.predict(x, verbose=0), ecp5=False, progress=False)
+            yosys_lut = flow.xilinx.lut if flow.xilinx is not None else None
+            row = {"architecture": arch["name"], "lever": label, "test_accuracy": trained.metrics["accuracy"],
+                   "lut_estimate": round(est.lut), "lut_yosys": yosys_lut,
+                   "estimate_error": None if not yosys_lut else round(est.lut / yosys_lut - 1, 4),
+                   "rtl_bitexact_rate": flow.rtl_bitexact_rate, "latency_cycles": flow.design.latency_cycles}
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--protocol", choices=("fixed", "search"), default="search")
+    parser.add_argument("--protocol", choices=("fixed", "search", "confirm"), default="search")
+    parser.add_argument("--variants", default="penalty 3e-4", help="confirm protocol: fixed variants to synthesize")
     parser.add_argument("--rows", default=",".join(ROWS), help=f"search rows, of {', '.join(ROWS)}")
     parser.add_argument("--archs", default=None, help="fixed protocol: architecture names, comma-separated")
     parser.add_argument("--trials", type=int, default=24)
@@ -207,8 +262,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-summary", action="store_true")
     parser.add_argument("--fixed-json", type=Path, default=None,
                         help="with --summarize: include these fixed-protocol rows")
+    parser.add_argument("--confirm-json", type=Path, default=None,
+                        help="with --summarize: include these open-flow confirmations")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.protocol == "confirm":
+        rows = run_confirm(args.epochs, args.seed, args.archs.split(",") if args.archs else None,
+                           args.variants.split(","), args.out / "confirm")
+        if args.json:
+            args.json.write_text(json.dumps({"protocol": "confirm", "epochs": args.epochs, "rows": rows}, indent=2) + "\n")
+        return 0
     if args.protocol == "fixed" and not args.summarize:
         rows = run_fixed(args.epochs, args.seed, args.archs.split(",") if args.archs else None)
         if args.json:
@@ -222,15 +285,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_summary:
         return 0
     rows = summarize_search(args.out)
-    for r in rows:
-        print(f"{r['lever']:<24} trials {r['trials']:>3}  max acc {r['max_test_accuracy']}  min LUT@acc "
+    fixed = json.loads(args.fixed_json.read_text()) if args.fixed_json and args.fixed_json.exists() else None
+    lever_rows = summarize_fixed(fixed["rows"]) if fixed else []
+    for r in lever_rows + rows:
+        print(f"{r['lever']:<30} {r.get('protocol', 'search')}  max acc {r['max_test_accuracy']}  min LUT@acc "
               f"{r['min_lut_at_accuracy']}  ratio vs baseline {r['lut_ratio_vs_baseline']}")
     if args.json:
         result = {"dataset": "jets", "split": SPLIT, "lut_source": "estimators.estimate(spec, trained weights)",
-                  "accuracy": "test", "trials_per_row": args.trials, "epochs": args.epochs,
-                  "search_rows": rows}
-        if args.fixed_json and args.fixed_json.exists():
-            result["fixed_architectures"] = json.loads(args.fixed_json.read_text())["rows"]
+                  "accuracy": "test", "rows": lever_rows,
+                  "search_rows": rows, "search_trials_per_row": args.trials if rows else None}
+        if fixed:
+            result["fixed_epochs"] = fixed["epochs"]
+            result["fixed_architectures"] = fixed["rows"]
+        if args.confirm_json and args.confirm_json.exists():
+            result["open_flow_confirmation"] = json.loads(args.confirm_json.read_text())["rows"]
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
