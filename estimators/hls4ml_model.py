@@ -18,7 +18,8 @@ What the reports show, and the structure each regime's model takes from it:
   is 0-1 cycles deep (one register stage once the multiply-add chain exceeds the clock).
 * **shared** -- Latency strategy, R > 1, DSP-width products: HLS keeps the LUT logic of
   R = 1 but shares the ``ceil(n_in*n_out/R)`` allowed multipliers, so DSP = that limit
-  and the schedule serialises (cycles fitted log-linearly in products per multiplier).
+  and the products that would be DSPs at R = 1 queue for them: cycles = those products
+  per multiplier + a fitted offset (32x32 at 12 bits, R = 512: 878 / 2 = 439 vs 440 reported).
 * **folded** -- Resource strategy, R > 2 n_in: ``M = n_in*n_out/R`` multipliers, each
   accumulating into R/n_in of the outputs; DSP = M for products of >= 6-8 bits (fitted
   threshold), 0 below; LUT hardly depends on the bit width: it is the write demultiplexer
@@ -255,7 +256,7 @@ class HLSStrategyEstimator:
         if regime == "parallel":
             return float(round(f.products * self.dsp_share(f, disc)))
         if regime == "shared":
-            return float(f.multipliers + disc["dsp_shared_offset"])
+            return float(_shared_dsps(f, disc))
         return float(f.multipliers) if f.dsp_bits >= disc["dsp_min_bits_folded"] else 0.0
 
     def cycles(self, f: LayerFacts, regime: str, disc: Mapping[str, Any]) -> tuple[int, int]:
@@ -263,8 +264,8 @@ class HLSStrategyEstimator:
         if regime in ("folded", "inplace"):
             return f.rf + int(disc[f"cycles_offset_{regime}"]), f.rf
         if regime == "shared":
-            a, b, c = disc["shared_log_cycles"]
-            cyc = int(round(math.exp(a + b * math.log(f.products / f.multipliers) + c * f.mean_bits)))
+            # the products that would be DSPs at R = 1 queue for the multiplier_limit DSPs
+            cyc = int(round(_queued_products(f, disc))) + int(disc["cycles_offset_shared"])
             return cyc, cyc + 1
         deep = _parallel_deep(f, disc)
         cyc = int(deep) + (int(disc["cycles_offset_latency_rf"]) if deep and f.rf > 1 else 0)
@@ -401,8 +402,21 @@ for _r in ("folded", "inplace"):
 DEFAULT_DISCRETE: dict[str, Any] = {
     "dsp_min_bits_parallel": 8, "dsp_min_bits_folded": 6, "dsp_share_logit": [-4.5, 0.7, -0.35],
     "dsp_shared_offset": 0, "cycles_offset_folded": 2, "cycles_offset_inplace": 0, "cycles_offset_latency_rf": 1,
-    "parallel_deep": [1.0, 0.0, 4.0], "shared_log_cycles": [0.0, 1.0, 0.0],
+    "parallel_deep": [1.0, 0.0, 4.0], "cycles_offset_shared": 0, "dsp_shared_rf_split": 1024,
+    "dsp_shared_offset_high": 0,
 }
+
+
+def _queued_products(f: LayerFacts, disc: Mapping[str, Any]) -> float:
+    """DSP products per allowed multiplier of a Latency layer with R > 1 (its serial schedule)."""
+    return f.products * HLSStrategyEstimator.dsp_share(f, disc) / max(_shared_dsps(f, disc), 1)
+
+
+def _shared_dsps(f: LayerFacts, disc: Mapping[str, Any]) -> int:
+    """DSPs of a Latency layer with R > 1: the multiplier_limit, plus the offset the reports show
+    (one more from R = 1024 on in the wa-hls4ml sweep, for a reason the reports do not give)."""
+    high = f.rf >= disc["dsp_shared_rf_split"]
+    return f.multipliers + int(disc["dsp_shared_offset_high" if high else "dsp_shared_offset"])
 
 
 def _parallel_deep(f: LayerFacts, disc: Mapping[str, Any]) -> bool:
@@ -454,11 +468,15 @@ def _fit_discrete(rows: Sequence[tuple[LayerFacts, ResourceReport]]) -> dict[str
     shared = [(f, t) for f, t in lat_rf if f.dsp_bits >= thr_par]
     narrow = [(f, t) for f, t in lat_rf if f.dsp_bits < thr_par]
     if shared:
-        out["dsp_shared_offset"] = int(np.median([t.dsp - f.multipliers for f, t in shared]))
-        if len(shared) >= 3:
-            A = np.array([[1.0, math.log(f.products / f.multipliers), f.mean_bits] for f, _ in shared])
-            y = np.log([max(t.latency_cycles, 1) for _, t in shared])
-            out["shared_log_cycles"] = np.linalg.lstsq(A, y, rcond=None)[0].tolist()
+        split = DEFAULT_DISCRETE["dsp_shared_rf_split"]
+        for key, pick in (("dsp_shared_offset", lambda f: f.rf < split),
+                          ("dsp_shared_offset_high", lambda f: f.rf >= split)):
+            diffs = [t.dsp - f.multipliers for f, t in shared if pick(f)]
+            if diffs:
+                out[key] = int(np.median(diffs))
+        share = {**DEFAULT_DISCRETE, **out}
+        out["cycles_offset_shared"] = int(np.median([t.latency_cycles - round(_queued_products(f, share))
+                                                     for f, t in shared]))
     if narrow:
         deep = {"parallel_deep": out.get("parallel_deep", DEFAULT_DISCRETE["parallel_deep"])}
         diffs = [t.latency_cycles - 1 for f, t in narrow if _parallel_deep(f, deep)]
