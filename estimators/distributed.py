@@ -40,6 +40,7 @@ from ._da_trace import FF_FEATURES as TRACE_FF_FEATURES
 from ._da_trace import LUT_FEATURES as TRACE_LUT_FEATURES
 from ._fitting import calibration_record, fit_relative_nnls
 from ._layer_stats import LayerStats, layer_stats, log2ceil
+from ._sparsity import layer_priors, spec_sparsity
 from ._surrogate import expected_max_terms, load_surrogate
 from ._surrogate import predict as surrogate_predict
 from .parts import DEFAULT_PART, get_part
@@ -113,7 +114,7 @@ class DistributedArithmeticEstimator:
         clock = float(clock_ns) if clock_ns is not None else fpga.default_clock_ns
         cutoff = pipeline_cutoff(clock, self.adders_per_ns)
         coef = self._coef()
-        stats = layer_stats(spec, weights, self.prior)
+        stats = live_stats(spec, weights, layer_priors(spec, self.prior))
         notes: list[str] = []
 
         lut_layers = self._analytic_lut_layers(stats, coef)
@@ -134,8 +135,11 @@ class DistributedArithmeticEstimator:
             notes.append("trace tier: adder graph and pipeline from da4ml (the RTL generator's own trace); "
                          "per-layer LUT split in proportion to the analytic model")
         elif weights is None:
+            given = [z for z in spec_sparsity(spec) if z is not None]
             notes.append("pre-training estimate: expected CSD digits under the weight prior "
-                         f"(sparsity {self.prior.sparsity:g}); pass weights for the per-model figure")
+                         + (f"with the spec's sparsity ({len(given)} layer(s))" if given else
+                            f"(sparsity {self.prior.sparsity:g}; the spec states none)")
+                         + "; pass weights for the per-model figure")
         else:
             notes.append("analytic tier with exact CSD digit counts from the weights")
 
@@ -164,7 +168,7 @@ class DistributedArithmeticEstimator:
         weights = list(weights) if weights is not None else [None] * len(specs)
         coef = {k: (list(v) if isinstance(v, list) else v) for k, v in DEFAULT_COEF.items()}
         clock = [t.clock_ns for t in truths]
-        stats = [layer_stats(s, w, self.prior) for s, w in zip(specs, weights)]
+        stats = [live_stats(s, w, layer_priors(s, self.prior)) for s, w in zip(specs, weights)]
         cycles = np.array([t.latency_cycles for t in truths])
         best = (-1, coef["depth_offset"])
         for offset in np.arange(-1.0, 2.01, 0.0625):
@@ -314,6 +318,48 @@ class DistributedArithmeticEstimator:
             notes.append("outside the calibration data: " + ", ".join(
                 f"{k}={here[k][1]:g} (calibrated {rng[k][0]:g}..{rng[k][1]:g})" for k in outside))
         return not outside and not other_family, notes
+
+
+def live_stats(spec: ModelSpec, weights: ModelWeights | None, priors: Sequence[WeightPrior]) -> list[LayerStats]:
+    """Layer stats with the outputs no later layer reads removed (exactly with weights, in expectation without).
+
+    da4ml traces the whole network and drops dead logic: a hidden unit whose outgoing
+    weights are all zero costs nothing, nor do the adders that computed it. With a narrow
+    next layer this is most of a layer (a 1-output layer with 40 % zero weights leaves
+    ~60 % of the hidden units alive), so it is counted before any cost: with weights the
+    alive columns are found backwards from the output; before training a unit is alive
+    with probability ``1 - z ** n_next`` (``z`` the next kernel's zero share, from its prior).
+    """
+    from dataclasses import replace as _replace
+
+    from ._csd import expected_nonzero
+
+    stats = layer_stats(spec, weights, list(priors))
+    out = list(stats)
+    alive_next = None  # alive mask (exact) or fraction (expected) of the next layer's outputs
+    for k in range(len(stats) - 2, -1, -1):
+        nxt_layer = spec.layers[k + 1]
+        if weights is not None:
+            from ._layer_stats import _weight_ints
+
+            ints = _weight_ints(weights[k + 1].kernel, nxt_layer.weight)
+            used_cols = np.ones(ints.shape[1], bool) if alive_next is None else alive_next
+            alive = np.any(ints[:, used_cols] != 0, axis=1)
+            s = stats[k]
+            keep = alive if alive.any() else np.ones_like(alive)
+            out[k] = _replace(s, terms=s.terms[keep], n_out=int(keep.sum()),
+                              nonzero=float(s.nonzero * keep.mean()))
+            alive_next = keep
+        else:
+            z = 1.0 - expected_nonzero(nxt_layer.weight.bits, nxt_layer.weight.kind, priors[k + 1])
+            readers = stats[k + 1].n_out * (1.0 if alive_next is None else alive_next)
+            frac = float(1.0 - z ** max(readers, 1.0))
+            s = stats[k]
+            n_alive = max(1, int(round(s.n_out * frac)))  # alive columns keep their full digit count
+            out[k] = _replace(s, terms=np.full(n_alive, float(np.mean(s.terms))), n_out=n_alive,
+                              nonzero=s.nonzero * n_alive / s.n_out)
+            alive_next = frac
+    return out
 
 
 def _design_range(specs: Sequence[ModelSpec]) -> dict[str, list[float]]:
