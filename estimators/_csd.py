@@ -90,8 +90,7 @@ class WeightPrior:
             return self
         if kind == "ternary":
             return WeightPrior(sparsity=float(zero_fraction), scale=self.scale)
-        values, p = WeightPrior(0.0, self.scale).probabilities(bits, kind)
-        p0 = float(p[values == 0].sum())
+        p0 = 1.0 - expected_nonzero(bits, kind, WeightPrior(0.0, self.scale))
         explicit = (zero_fraction - p0) / max(1.0 - p0, 1e-12)
         return WeightPrior(sparsity=float(min(max(explicit, 0.0), 1.0)), scale=self.scale)
 
@@ -134,3 +133,20 @@ def expected_nonzero(bits: int, kind: str = "fixed", prior: WeightPrior = Weight
 def expected_span(bits: int, kind: str = "fixed", prior: WeightPrior = WeightPrior()) -> float:
     """Expected CSD digit span of one weight under ``prior``."""
     return _moments(bits, kind, prior.sparsity, prior.scale)[2]
+
+
+@lru_cache(maxsize=512)
+def _sign_moments(bits: int, kind: str, sparsity: float, scale: float) -> tuple[float, float, float]:
+    values, p = WeightPrior(sparsity, scale).probabilities(bits, kind)
+    a = np.abs(values).astype(np.float64)
+    return float(p @ a), float(p @ a ** 2), float(p[values <= 0].sum())
+
+
+def abs_moments(bits: int, kind: str = "fixed", prior: WeightPrior = WeightPrior()) -> tuple[float, float]:
+    """(E|m|, E m^2) of one weight mantissa under ``prior`` (integer units)."""
+    return _sign_moments(bits, kind, prior.sparsity, prior.scale)[:2]
+
+
+def nonpositive_probability(bits: int, kind: str = "fixed", prior: WeightPrior = WeightPrior()) -> float:
+    """P(m <= 0) of one weight mantissa under ``prior``."""
+    return _sign_moments(bits, kind, prior.sparsity, prior.scale)[2]

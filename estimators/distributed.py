@@ -340,7 +340,7 @@ def live_stats(spec: ModelSpec, weights: ModelWeights | None, priors: Sequence[W
     """
     from dataclasses import replace as _replace
 
-    from ._csd import csd_digit_count, expected_nonzero
+    from ._csd import csd_digit_count, expected_nonzero, nonpositive_probability
     from ._layer_stats import _weight_ints
 
     stats = layer_stats(spec, weights, list(priors))
@@ -362,8 +362,7 @@ def live_stats(spec: ModelSpec, weights: ModelWeights | None, priors: Sequence[W
             if k + 1 < n:
                 row_live[k + 1] = col_live[k]
         else:
-            values, p = priors[k].probabilities(layers[k].weight.bits, layers[k].weight.kind)
-            p_nonpos = float(p[values <= 0].sum())
+            p_nonpos = nonpositive_probability(layers[k].weight.bits, layers[k].weight.kind, priors[k])
             fan_in = stats[k].n_in * (row_live[k] if row_live[k] is not None else 1.0)
             col_live[k] = 1.0 - 0.5 * p_nonpos ** max(fan_in, 1.0)  # bias > 0 about half the time
             if k + 1 < n:
@@ -411,6 +410,8 @@ def _reachable_widths(spec: ModelSpec, weights: ModelWeights | None, priors: Seq
     """
     from dataclasses import replace as _replace
 
+    from ._csd import abs_moments
+
     out = list(stats)
     q0 = spec.input_quantizer
     x_max = max(abs(q0.min_value), abs(q0.max_value))
@@ -422,10 +423,10 @@ def _reachable_widths(spec: ModelSpec, weights: ModelWeights | None, priors: Seq
             kernel = np.abs(np.asarray(weights[k].kernel, dtype=float))
             reach = float((kernel.sum(axis=0) * x_max + np.abs(np.asarray(weights[k].bias, float))).max())
         else:
-            values, p = priors[k].probabilities(layer.weight.bits, layer.weight.kind)
+            m1, m2 = abs_moments(layer.weight.bits, layer.weight.kind, priors[k])
             step = 1.0 if layer.weight.kind != "fixed" else layer.weight.step
-            mean_abs = float(p @ np.abs(values)) * step
-            sd_abs = float(np.sqrt(max(p @ (np.abs(values) * step) ** 2 - mean_abs ** 2, 0.0)))
+            mean_abs = m1 * step
+            sd_abs = float(np.sqrt(max(m2 - m1 ** 2, 0.0))) * step
             reach = (n_in * mean_abs + 2.0 * np.sqrt(n_in) * sd_abs) * x_max + max(abs(layer.bias.min_value),
                                                                                  abs(layer.bias.max_value))
         eff_max = min(act.max_value, reach)
