@@ -58,7 +58,7 @@ WIDE = {"width": [4, 8, 16, 32, 64], "weight_bits": [6, 4, 3, "ternary", "binary
 #: lever 1: per-layer target sparsity
 SPARSITY = {"sparsity": [0, 0.5, 0.75, 0.9]}
 #: lever 2: weight of the hardware-cost term in the loss
-PENALTY = {"cost_penalty": [0, 1e-5, 3e-5, 1e-4, 3e-4]}
+PENALTY = {"cost_penalty": [0, 1e-4, 3e-4, 1e-3]}
 
 ROWS: dict[str, dict[str, Any]] = {
     "baseline": {"space": {}, "training": {}},
