@@ -294,6 +294,11 @@ def main(argv: list[str] | None = None) -> int:
         result = {"dataset": "jets", "split": SPLIT, "lut_source": "estimators.estimate(spec, trained weights)",
                   "accuracy": "test", "rows": lever_rows,
                   "search_rows": rows, "search_trials_per_row": args.trials if rows else None}
+        measured = {r["lever"] for r in rows}
+        result["levers_not_measured"] = [
+            f"{name}: only the search protocol measures it, and its row was not run"
+            for name, row in (("wider space (lever 4)", "wide"), ("multi-fidelity promotion (lever 3)", "wide+all"))
+            if row not in measured]
         if fixed:
             result["fixed_epochs"] = fixed["epochs"]
             result["fixed_architectures"] = fixed["rows"]
