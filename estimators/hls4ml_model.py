@@ -265,7 +265,10 @@ class HLSStrategyEstimator:
             return f.rf + int(disc[f"cycles_offset_{regime}"]), f.rf
         if regime == "shared":
             # the products that would be DSPs at R = 1 queue for the multiplier_limit DSPs
-            cyc = int(round(_queued_products(f, disc))) + int(disc["cycles_offset_shared"])
+            # (never fewer than the fully parallel schedule plus the sharing stage: the fitted
+            # offset is negative and R = 2..384 lies outside the reports)
+            floor = int(_parallel_deep(f, disc)) + int(disc["cycles_offset_latency_rf"])
+            cyc = max(int(round(_queued_products(f, disc))) + int(disc["cycles_offset_shared"]), floor)
             return cyc, cyc + 1
         deep = _parallel_deep(f, disc)
         cyc = int(deep) + (int(disc["cycles_offset_latency_rf"]) if deep and f.rf > 1 else 0)

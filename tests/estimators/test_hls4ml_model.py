@@ -122,3 +122,11 @@ def test_sweep_reader_skips_failed_rows_and_reads_the_report(shared_dir):
                and r.spec.strategy == "latency")
     assert (row.truth.lut, row.truth.ff, row.truth.dsp, row.truth.latency_cycles) == (34010, 2692, 263, 1)
     assert row.truth.extra["basis"] == "hls_csynth"
+
+
+def test_small_reuse_on_wide_latency_layers_never_gives_negative_cycles():
+    model = HLSStrategyEstimator()
+    for rf in (2, 4, 8, 16):
+        est = model.estimate(sweep_spec(32, 32, 10, rf, "latency"))
+        assert est.latency_cycles >= 1 and est.ii_cycles == est.latency_cycles + 1
+        assert est.in_calibrated_range is False
