@@ -28,8 +28,11 @@ _EXPORTS: dict[str, str] = {
     # training (QKeras; TensorFlow loads only when a model is built)
     "TrainingConfig": "nas.training", "TrainedModel": "nas.training",
     "train_candidate": "nas.training", "save_trained": "nas.training", "load_trained": "nas.training",
+    "continue_training": "nas.training",
     # the QKeras model (hls_backend converts it)
     "load_qkeras_model": "nas.qkeras_model",
+    # search levers: pruning-aware training, the hardware-cost loss term
+    "strip_pruning": "nas.pruning", "hardware_cost": "nas.cost_penalty",
 }
 
 __all__ = sorted(_EXPORTS)
