@@ -60,7 +60,7 @@ def open_flow_spec(spec: ModelSpec) -> ModelSpec:
     """The realisation the open flow builds: fully unrolled distributed arithmetic, II=1."""
     if spec.strategy == "distributed_arithmetic":
         return spec
-    return spec.with_strategy("distributed_arithmetic", reuse_factor=1)
+    return spec.with_strategy("distributed_arithmetic")
 
 
 def bundle_name(trial: int) -> str:
@@ -186,7 +186,7 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
 
 def _run_csim(artifacts: TrialArtifacts, spec: ModelSpec, project: Path, x: np.ndarray, y_qkeras: np.ndarray,
               part: str, clock_ns: float, backend: str, seconds: dict[str, float]) -> dict[str, Any]:
-    from nas.training import load_trained
+    from nas import load_trained
 
     from .csim import csim_check
     from .hls4ml_convert import convert_to_hls
@@ -316,7 +316,7 @@ def synthesize_bundle(bundle: str | Path, flow: str = "open", *, ecp5: bool = Tr
 
 def _reload_hls_project(bundle: Path, manifest: dict[str, Any]) -> Any:
     """Re-create the hls4ml model graph from the bundle's model (hls4ml has no project loader)."""
-    from nas.qkeras_model import load_qkeras_model
+    from nas import load_qkeras_model
 
     from .hls4ml_convert import convert_to_hls
 

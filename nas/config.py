@@ -9,7 +9,7 @@ path named, not after an hour of training. Example (``studies/default.yaml``)::
     seed: 0
     n_trials: 30
     search_space: {family: mlp, depth: [1, 2], width: [8, 16, 32], ...}
-    training: {epochs: 30, batch_size: 256, patience: 5}
+    training: {epochs: 30, batch_size: 256, patience: 5}   # + promote_epochs, promote_margin
     objectives: [accuracy, lut, latency_ns]     # or {metric: lut, direction: minimize}
     budget: {part: xcvu13p, clock_ns: 5, max_lut: 0.02, max_latency_ns: 100}
     sampler: {name: tpe, n_startup_trials: 10}
@@ -30,6 +30,7 @@ import yaml
 from estimators.budget import Budget
 from nas.datasets.registry import check_dataset_name
 from qnas.errors import ConfigError
+from qnas.parts import DEFAULT_PART
 from qnas.validation import (Field, InstanceOf, Interval, OneOf, check_keys, check_mapping, check_value,
                              describe, join_key, validate_section)
 from search_spaces import SearchSpace, build_search_space
@@ -151,7 +152,7 @@ def _parse_objectives(value: Any, path: str) -> tuple[Objective, ...]:
 
 
 _BUDGET_FIELDS = {
-    "part": Field((InstanceOf(str, "an FPGA part name"),), "xcvu13p-flga2577-2-e"),
+    "part": Field((InstanceOf(str, "an FPGA part name"),), DEFAULT_PART),
     "clock_ns": Field((Interval(float, 0, None, low_open=True),), None),
     "max_lut": Field((Interval(float, 0, 1),), 1.0),
     "max_ff": Field((Interval(float, 0, 1),), 1.0),
@@ -170,7 +171,8 @@ def _parse_budget(value: Any, path: str) -> Budget:
 
 
 #: keys of the training section; the study's seed is the training seed
-TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "patience", "min_delta", "max_seconds")
+TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "patience", "min_delta", "max_seconds",
+                 "promote_epochs", "promote_margin")
 
 
 def _parse_training(value: Any, path: str) -> dict[str, Any]:
