@@ -104,7 +104,7 @@ def test_reference_forward_uses_the_element_formats():
 def test_traced_network_computes_the_reference(prune_input):
     """The da4ml graph (what the RTL is written from) equals the NumPy reference, bit for bit."""
     pytest.importorskip("da4ml")
-    from hls_backend.rtl.tracer import trace_network
+    from qnas.tracer import trace_network
     import da4ml.trace as da_trace
 
     spec, w = _net(prune_input=prune_input)
