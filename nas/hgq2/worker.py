@@ -117,16 +117,27 @@ class _KeepFront:
 
 
 def thin(front, n):
-    """At most ``n`` checkpoints spread evenly in log EBOPs (always the most accurate one)."""
+    """At most ``n`` checkpoints covering the front: farthest-point picks in (accuracy, log EBOPs).
+
+    Both axes are scaled to [0, 1]; the most accurate and the cheapest checkpoints are always
+    kept, then each pick is the one farthest from those already kept, so no stretch of the
+    front is left without a design (evenly spaced targets left a 10x LUT gap on a front
+    that is dense at one end).
+    """
     import numpy as np
     pts = sorted(front, key=lambda p: p[1])
     if len(pts) <= n:
         return pts
-    logs = np.log10(np.maximum([p[1] for p in pts], 1.0))
-    targets = np.linspace(logs[0], logs[-1], n)
-    chosen = {int(np.argmin(np.abs(logs - t))) for t in targets}
-    chosen.add(int(np.argmax([p[0] for p in pts])))
-    return [pts[j] for j in sorted(chosen)]
+    acc = np.array([p[0] for p in pts], dtype=np.float64)
+    cost = np.log10(np.maximum([p[1] for p in pts], 1.0))
+    xy = np.stack([(acc - acc.min()) / max(np.ptp(acc), 1e-12), (cost - cost.min()) / max(np.ptp(cost), 1e-12)], 1)
+    chosen = [int(np.argmax(acc)), 0]
+    dist = np.min(np.linalg.norm(xy[:, None, :] - xy[chosen][None, :, :], axis=2), axis=1)
+    while len(set(chosen)) < n:
+        k = int(np.argmax(dist))
+        chosen.append(k)
+        dist = np.minimum(dist, np.linalg.norm(xy - xy[k], axis=1))
+    return [pts[j] for j in sorted(set(chosen))]
 
 
 def train(req, data, out: Path):

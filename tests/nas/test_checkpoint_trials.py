@@ -93,3 +93,16 @@ def test_checkpoints_become_trials_with_the_same_params(tmp_path):
             assert art.exists() and art.trainer == "hgq2" and art.root.parent.name == f"{parent.number:05d}"
     assert set(result.table["number"]) == {t.number for t in trials}
     assert pareto_trial_numbers(study)  # the front is over every design
+
+
+def test_thinning_keeps_the_ends_and_leaves_no_gap():
+    from nas.hgq2.worker import thin
+    # a front dense at the cheap end: 20 points below 1k EBOPs, 5 spread up to 100k
+    cheap = [(0.60 + 0.004 * j, 100.0 + 40 * j, j, None) for j in range(20)]
+    dear = [(0.70 + 0.002 * j, 10.0 ** (3 + j), 20 + j, None) for j in range(5)]
+    kept = thin(cheap + dear, 10)
+    assert len(kept) == 10
+    ebops = sorted(p[1] for p in kept)
+    assert ebops[0] == 100.0 and max(p[0] for p in kept) == dear[-1][0]
+    assert all(b / a < 11 for a, b in zip(ebops, ebops[1:]))  # no decade-plus hole
+    assert thin(cheap[:3], 8) == sorted(cheap[:3], key=lambda p: p[1])
