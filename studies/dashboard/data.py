@@ -184,9 +184,12 @@ def _layers(spec: Mapping[str, Any] | None, attrs: Mapping[str, Any]) -> list[di
                "activation": "linear" if act is None else f"ufixed<{act['bits']},{act['integer']}>",
                "activation_bits": None if act is None else act["bits"],
                "reuse_factor": attrs.get(f"{layer['name']}/reuse_factor", layer.get("reuse_factor", 1))}
-        sparsity = (spec.get("metadata") or {}).get("sparsity", {})
-        if isinstance(sparsity, Mapping) and layer["name"] in sparsity:
-            row["sparsity"] = sparsity[layer["name"]]
+        # stated sparsity (estimators._sparsity): one fraction for all layers or {layer: fraction}
+        sparsity = (spec.get("metadata") or {}).get("sparsity")
+        if isinstance(sparsity, Mapping):
+            sparsity = sparsity.get(layer["name"])
+        if isinstance(sparsity, (int, float)) and not isinstance(sparsity, bool):
+            row["sparsity"] = float(sparsity)
         out.append(row)
         n_in = layer["units"]
     return out

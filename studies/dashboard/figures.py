@@ -186,6 +186,7 @@ def pareto_2d(run: RunData, x: str | None = None, y: str | None = None):
                         line=dict(width=1 if cat == "pareto" else 0, color="#222"))))
     for trace in _reference_traces(run, (x, y)):
         fig.add_trace(trace)
+    _synthesis_markers(fig, run, x, y)
     for metric, axis in ((x, "x"), (y, "y")):
         if metric in run.limits:
             kw = dict(line=dict(color="#444", dash="dash", width=1.5),
@@ -200,6 +201,39 @@ def pareto_2d(run: RunData, x: str | None = None, y: str | None = None):
     fig.update_layout(title=title, xaxis_title=axis_label(x), yaxis_title=axis_label(y), clickmode="event",
                       hovermode="closest", **_LAYOUT)
     return fig
+
+
+def _synthesis_markers(fig, run: RunData, x: str, y: str) -> None:
+    """Where a synthesized design really landed: its measured value of a resource axis, linked to the estimate."""
+    go = _go()
+    resource = {"lut", "ff", "dsp", "latency_cycles"}
+    if not run.synthesis or not ({x, y} & resource):
+        return
+    xs, ys, text, numbers = [], [], [], []
+    for number, syn in sorted(run.synthesis.items()):
+        row = run.row(number)
+        res = syn.results.get("open_xilinx") or next(iter(syn.results.values()), None)
+        if row is None or res is None:
+            continue
+        point = []
+        for m in (x, y):
+            v = res.get(m) if m in resource else run.metric_value(row, m)
+            point.append(None if v is None else float(v))
+        est = [run.metric_value(row, m) for m in (x, y)]
+        if None in point or None in est:
+            continue
+        xs += [est[0], point[0], None]
+        ys += [est[1], point[1], None]
+        numbers += [number, number, None]
+        label = f"<b>trial #{number} synthesized</b> ({res.get('producer', '')})<br>" + " · ".join(
+            f"{m} {_fmt(v)} (estimate {_fmt(e)})" for m, v, e in zip((x, y), point, est))
+        text += [label, label, None]
+    if xs:
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name="synthesized (measured)",
+                                 customdata=numbers, hovertext=text, hoverinfo="text",
+                                 line=dict(color="#333", width=1), marker=dict(
+                                     symbol=["circle-open", "diamond", "circle"] * (len(xs) // 3),
+                                     size=[0, 10, 0] * (len(xs) // 3), color="#111")))
 
 
 def pareto_3d(run: RunData):

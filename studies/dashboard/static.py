@@ -96,7 +96,7 @@ def render_report(run: RunData, axes: tuple[str, str] | None = None) -> str:
     blocks += [_json_block("qnas-trials", details), _json_block("qnas-table", table_rows(run)),
                _json_block("qnas-columns", [list(c) for c in TABLE_COLUMNS])]
     info = summary(run)
-    counts = " · ".join(f"{v} {k}" for k, v in info["counts"].items()) or "no trial yet"
+    counts = " · ".join(f"{k}: {v}" for k, v in info["counts"].items()) or "no trial yet"
     limits = ", ".join(f"{axis_label(k).split(' (')[0]} ≤ {v:,.6g}" for k, v in info["limits"].items()) or "none"
     notes = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in run.notes)
     if not run.rows:
