@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from qnas._io import write_text_atomic
+from qnas.errors import FatalError
 
 from .data import RunData
 from .details import TABLE_COLUMNS, summary, table_rows, trial_details
@@ -169,4 +170,8 @@ def write_pngs(run: RunData, folder: str | Path, only: Sequence[str] | None = No
             figs.append(fig)
             paths.append(folder / f"{key}.png")
     pio.write_images(figs, paths, width=width, height=height, scale=1)
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise FatalError(f"kaleido wrote no image for {', '.join(missing)}; check that Chromium runs "
+                         "(BROWSER_PATH=/usr/bin/chromium) and try again")
     return paths

@@ -99,6 +99,7 @@ def test_dashboard_binds_elsewhere_only_when_asked(mixed_run, capsys):
     assert "--allow-remote" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # kaleido starts a Chromium of its own: seconds on a quiet machine, minutes on a loaded one
 def test_png_figures(mixed_run, tmp_path):
     pytest.importorskip("kaleido")
     from studies.dashboard.static import write_pngs
