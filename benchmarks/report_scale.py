@@ -83,7 +83,7 @@ def time_page(browser, path: Path, scroll: bool) -> dict:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(path.as_uri())
+    page.goto(path.as_uri(), timeout=300_000)
     page.wait_for_function("document.body.dataset.ready === '1' && document.querySelector('#fig-pareto .main-svg')",
                            timeout=120_000, polling=50)
     first = page.evaluate("performance.now()") / 1000
@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=1000)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", type=Path, help="keep the run directory here (default: a temp dir)")
+    parser.add_argument("--from-run", type=Path, help="reuse a run directory built by an earlier --keep")
     parser.add_argument("--repeats", type=int, default=3, help="page loads per page (median reported)")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -114,13 +115,14 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="qnas-report-scale-"))
     try:
-        run_dir = build_study(args.trials, args.keep or tmp)
+        run_dir = args.from_run or build_study(args.trials, args.keep or tmp)
         t0 = time.time()
         run = load_run(str(run_dir))
         load_s = time.time() - t0
         t0 = time.time()
         report = write_report(run, tmp / "report.html")
         render_s = time.time() - t0
+        print(f"report: {report.stat().st_size / 1e6:.2f} MB, written in {render_s:.1f} s", flush=True)
         baseline = _baseline_page(tmp / "baseline.html")
         chromium = os.environ.get("QNAS_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
         with sync_playwright() as p:
