@@ -245,6 +245,8 @@ def test_open_flow_end_to_end_with_ecp5(tmp_path):
     ecp5 = res.ecp5
     assert ecp5.fmax_mhz and 5 < ecp5.fmax_mhz < 500
     assert ecp5.latency_ns == pytest.approx(res.design.latency_cycles * 1000 / ecp5.fmax_mhz)
+    assert ecp5.timing.fmax_mhz == ecp5.fmax_mhz and ecp5.timing.clock_ns == 5.0
+    assert ecp5.timing.meets_clock == (ecp5.fmax_mhz >= 200.0)
     assert ecp5.lut > 0 and ecp5.ff >= res.design.input_format.width
     assert set(res.seconds) == {"generate", "simulate", "synth_xilinx", "pnr_ecp5"}
     summary = json.loads((tmp_path / "open_flow.json").read_text())
