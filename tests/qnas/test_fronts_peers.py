@@ -22,6 +22,6 @@ def test_thin_keeps_the_ends_and_spreads_in_log_ebops():
     ckpts = [_ckpt(e, b) for e, b in enumerate([100, 120, 150, 1000, 1100, 20000, 30000, 100000])]
     picked = thin(ckpts, 3)
     ebops = sorted(int(p.stem.rsplit("=", 1)[1]) for p in picked)
-    assert ebops == [100, 1000, 100000]  # ends kept, the middle one nearest 10^3.5 in log space
+    assert ebops == [100, 1100, 100000]  # ends kept, the middle one nearest 10^3.5 in log space
     assert thin(ckpts, 0) == ckpts and thin(ckpts[:2], 5) == ckpts[:2]
     assert len(thin(ckpts, 7)) == 7
