@@ -46,7 +46,6 @@ import json
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -254,19 +253,20 @@ def hgq2_python(args) -> str:
     return str(env.python)
 
 
-def _run_worker(python: str, argv: list[str], log: Path) -> None:
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2")
-    env.pop("PYTHONPATH", None)  # the worker must not see qnas's (tf-keras, QKeras) environment
-    with open(log, "a") as fh:
-        proc = subprocess.Popen([python, str(WORKER), *argv], stdout=subprocess.PIPE, stderr=fh, text=True,
-                                env=env)
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            fh.write(line)
-            if line.startswith("[hgq2]"):
-                _log(line.strip())
-        if proc.wait():
-            raise SystemExit(f"HGQ2 worker {' '.join(argv[:1])} failed (exit {proc.returncode}); see {log}")
+def _run_worker(python: str, argv: list[str], work: Path) -> None:
+    """Run the HGQ2 worker like every other tool (niced, killed with its group on Ctrl-C, logged)."""
+    from hls_backend.tools import Tool, run_tool
+
+    env = {"KERAS_BACKEND": "tensorflow", "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2",
+           "PYTHONPATH": ""}  # the worker must not import qnas's environment (tf-keras, QKeras)
+    tool = Tool("hgq2-worker", (python, str(WORKER)), "hgq2 0.2.0", env=tuple(env.items()))
+
+    def echo(line: str) -> None:
+        if line.startswith("[hgq2]"):
+            _log(line)
+
+    run_tool(tool, argv, cwd=work, log_name=f"worker_{argv[0]}.log", timeout_s=None,
+             what=f"HGQ2 worker {argv[0]}", progress=echo)
 
 
 def hgq2_side(data, args) -> dict[str, Any]:
@@ -283,17 +283,16 @@ def hgq2_side(data, args) -> dict[str, Any]:
                  x_test=data.x_test, y_test=data.y_test)
     python = hgq2_python(args)
     if args.fresh or not (root / "train.json").exists():
-        _log(f"hgq2: training {recipe['widths']} for {recipe['epochs']} epochs in {python} (log {root}/worker.log)")
+        _log(f"hgq2: training {recipe['widths']} for {recipe['epochs']} epochs in {python} (log {root}/worker_train.log)")
         _run_worker(python, ["train", "--data", str(split), "--out", str(root),
                              "--epochs", str(recipe["epochs"]), "--constant-epochs", str(recipe["constant_epochs"]),
                              "--beta0", str(recipe["beta0"]), "--beta1", str(recipe["beta1"]),
-                             "--batch-size", str(recipe["batch_size"]), "--lr", str(recipe["lr"])],
-                    root / "worker.log")
+                             "--batch-size", str(recipe["batch_size"]), "--lr", str(recipe["lr"])], root)
     if args.fresh:
         shutil.rmtree(root / "designs", ignore_errors=True)
     _log("hgq2: converting the kept checkpoints with da4ml")
     _run_worker(python, ["convert", "--data", str(split), "--out", str(root), "--clock-ns", str(args.clock_ns),
-                         "--max-designs", str(args.hgq2_max_designs)], root / "worker.log")
+                         "--max-designs", str(args.hgq2_max_designs)], root)
     train = json.loads((root / "train.json").read_text())
     converted = json.loads((root / "convert.json").read_text())
     candidates, meter = [], Meter()
