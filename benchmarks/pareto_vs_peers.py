@@ -170,7 +170,8 @@ def qnas_side(run_dir: Path, label: str, data, args) -> dict[str, Any]:
 
     found = open_finished_study(str(run_dir))
     trials = [t for t in found.study.get_trials(deepcopy=False)
-              if t.state.name == "COMPLETE" and t.user_attrs.get("artifacts")]
+              if t.state.name == "COMPLETE" and t.user_attrs.get("artifacts")
+              and (not args.qnas_first_trials or t.number < args.qnas_first_trials)]
     if not trials:
         raise SystemExit(f"{run_dir}: no completed trial with a trained model; run the study first")
     rows = [{"trial": t.number, "test_accuracy": t.user_attrs.get("metrics_test", {}).get("accuracy"),
@@ -478,6 +479,9 @@ def build_report(fronts: dict[str, dict[str, Any]], qnas_labels: list[str], abla
     for name in qnas_labels:
         if name in fronts and args.max_qnas_designs:
             notes.append(f"{name}: at most {args.max_qnas_designs} designs of the estimated front were synthesized")
+        if name in fronts and args.qnas_first_trials:
+            notes.append(f"{name}: only trials numbered below {args.qnas_first_trials} were used "
+                         f"({fronts[name]['n_trials']} trained trials)")
     report["notes"] = notes
     return report
 
@@ -512,6 +516,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="synthesize at most this many of a run's estimated front (0 = all)")
     parser.add_argument("--bdt-grid", default=None, metavar="RxD,...",
                         help="BDTs to build as rounds x depth, e.g. 2x2,5x3 (default the full 2-20 x 2-4 grid)")
+    parser.add_argument("--qnas-first-trials", type=int, default=0, metavar="N",
+                        help="use only trials numbered below N (a fixed state of a study still running)")
     parser.add_argument("--part", default="xcvu9p-flga2104-2L-e")
     parser.add_argument("--clock-ns", type=float, default=5.0)
     return parser.parse_args(argv)
