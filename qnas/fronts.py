@@ -73,22 +73,22 @@ def best_accuracy_within(front: Sequence[FrontPoint], budget: float, accuracy: s
 def lut_ratio_at_accuracy(ours: Sequence[FrontPoint], theirs: Sequence[FrontPoint], targets: Sequence[float],
                           accuracy: str = "test_accuracy", lut: str = "lut") -> dict[str, float | None]:
     """``ours`` LUT / ``theirs`` LUT at each target accuracy (keys "0.70" etc.); None where either has no design."""
-    out: dict[str, float | None] = {}
-    for target in targets:
-        a = lut_at_accuracy(ours, target, accuracy, lut)
-        b = lut_at_accuracy(theirs, target, accuracy, lut)
-        out[f"{target:.2f}"] = None if a is None or b is None or b <= 0 else a / b
-    return out
+    return _side_by_side(ours, theirs, targets, lambda f, t: lut_at_accuracy(f, t, accuracy, lut),
+                         lambda a, b: a / b if b > 0 else None, "{:.2f}")
 
 
 def accuracy_gain_at_lut(ours: Sequence[FrontPoint], theirs: Sequence[FrontPoint], budgets: Sequence[float],
                          accuracy: str = "test_accuracy", lut: str = "lut") -> dict[str, float | None]:
     """``ours`` minus ``theirs`` best accuracy within each LUT budget (keys "500" etc.); None where either has none."""
+    return _side_by_side(ours, theirs, budgets, lambda f, b: best_accuracy_within(f, b, accuracy, lut),
+                         lambda a, b: a - b, "{:g}")
+
+
+def _side_by_side(ours, theirs, where, measure, combine, key: str) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
-    for budget in budgets:
-        a = best_accuracy_within(ours, budget, accuracy, lut)
-        b = best_accuracy_within(theirs, budget, accuracy, lut)
-        out[f"{budget:g}"] = None if a is None or b is None else a - b
+    for x in where:
+        a, b = measure(ours, x), measure(theirs, x)
+        out[key.format(x)] = None if a is None or b is None else combine(a, b)
     return out
 
 
