@@ -470,8 +470,14 @@ def build_report(fronts: dict[str, dict[str, Any]], qnas_labels: list[str], abla
     }
     if "qnas" in fronts and "hgq2" in fronts:
         report.update(compare_fronts(fronts["qnas"], fronts["hgq2"]))
+    else:  # the keys stay, null: there is no pair of fronts to compare
+        report["lut_ratio_at_accuracy"] = {f"{a:.2f}": None for a in ACCURACY_KEYS}
+        report["accuracy_gain_at_lut"] = {f"{b:g}": None for b in LUT_BUDGETS}
     report["ablation"] = ablation_rows(fronts, qnas_labels, ablation_json)
     notes = []
+    if "hgq2" not in fronts:
+        notes.append("HGQ2 was not measured in this run (--skip-hgq2): lut_ratio_at_accuracy and "
+                     "accuracy_gain_at_lut are null")
     if "hgq2" in fronts and (args.hgq2_epochs, args.hgq2_constant_epochs) != (1200, 100):
         notes.append(f"HGQ2 trained for {args.hgq2_epochs} epochs ({args.hgq2_constant_epochs} at constant beta) "
                      "instead of the reference recipe's 1,200 (100): a weaker peer, so the qnas/HGQ2 LUT ratios "
