@@ -140,10 +140,23 @@ class RTLDesign:
 
     @classmethod
     def load(cls, out_dir: str | Path) -> "RTLDesign":
+        """Read ``design.json``; every Verilog file it names must lie inside ``out_dir``."""
+        from qnas.errors import FatalError
+
         path = Path(out_dir) / DESIGN_FILE
-        data = json.loads(path.read_text())
-        data["out_dir"] = str(Path(out_dir).resolve())  # the bundle may have moved
-        return cls.from_dict(data)
+        try:
+            data = json.loads(path.read_text())
+            data["out_dir"] = str(Path(out_dir).resolve())  # the bundle may have moved
+            design = cls.from_dict(data)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise FatalError(f"{path} is not a readable RTL design description ({type(exc).__name__}: "
+                             f"{str(exc)[:200]}); re-export the bundle") from None
+        root = Path(design.out_dir)
+        for name in design.verilog_files:
+            if not isinstance(name, str) or Path(name).is_absolute() or not (root / name).resolve().is_relative_to(root):
+                raise FatalError(f"{path} names a Verilog file outside {root}: {str(name)[:200]!r}; "
+                                 "re-export the bundle")
+        return design
 
 
 def latency_cutoff_for(clock_ns: float, adders_per_ns: float = DEFAULT_ADDERS_PER_NS) -> float:
