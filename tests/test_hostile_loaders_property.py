@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from qnas.errors import QnasError
 
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                         HealthCheck.function_scoped_fixture])
 
 #: YAML/JSON-like values: scalars of every kind, nested a few levels

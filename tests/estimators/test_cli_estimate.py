@@ -19,7 +19,7 @@ def spec_file(tmp_path):
 
 
 @pytest.mark.parametrize("content", [np.random.default_rng(0).bytes(5000), b"PK\x03\x04" + b"\0" * 100,
-                                     b"\x93NUMPY\x01\x00garbage"])
+                                     b"\x93NUMPY\x01\x00garbage"], ids=["random", "zip-header", "npy-header"])
 def test_garbage_weights_file_is_one_clear_error(tmp_path, spec_file, capsys, content):
     weights = tmp_path / "w.npz"
     weights.write_bytes(content)
@@ -35,7 +35,8 @@ def test_weights_with_wrong_arrays_are_one_clear_error(tmp_path, spec_file, caps
     assert "numeric" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("text", ["[1, 2]", '{"n_inputs": "x"}', "[" * 100000, "\xff\xfe"])
+@pytest.mark.parametrize("text", ["[1, 2]", '{"n_inputs": "x"}', "[" * 100000, "\xff\xfe"],
+                         ids=["list", "bad-field", "deep", "odd-text"])
 def test_garbage_spec_is_one_clear_error(tmp_path, capsys, text):
     path = tmp_path / "spec.json"
     path.write_text(text)

@@ -20,7 +20,7 @@ def _write(tmp_path, data) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("size", [3 << 20, 100_000])
+@pytest.mark.parametrize("size", [3 << 20, 100_000], ids=["3MB", "100KB"])
 def test_binary_garbage_study_file_is_a_config_error(tmp_path, size):
     path = tmp_path / "garbage.yaml"
     path.write_bytes(np.random.default_rng(0).bytes(size))
@@ -61,7 +61,8 @@ def _address_space_bytes() -> int:
 
 
 @pytest.mark.parametrize("text", [BILLION_LAUGHS, BILLION_LAUGHS.replace("search_space: {family: mlp, depth: [1], width: *i}",
-                                                                          "search_space: {family: mlp, depth: [1], width: [8]}\nseed: *i")])
+                                                                          "search_space: {family: mlp, depth: [1], width: [8]}\nseed: *i")],
+                         ids=["in-search-space", "in-seed"])
 def test_billion_laughs_is_refused_quickly_in_bounded_memory(tmp_path, text):
     path = tmp_path / "laughs.yaml"
     path.write_text(text)

@@ -318,8 +318,8 @@ def test_nsga2_with_constraints_runs(tmp_path):
         assert bool(table.loc[t.number, "feasible"]) == all(v <= 0 for v in t.constraints.values())
     feasible = {t.number for t in complete if all(v <= 0 for v in t.constraints.values())}
     assert set(result.pareto) <= feasible
-    # NSGA-II itself ran past its first generation: later trials are bred, not random draws
-    assert len({t.number for t in _trials(tmp_path) if t.system_attrs.get("NSGAIISampler:generation", 0) >= 1}) > 0
+    # the budget binds: some trained candidates are over it, some within
+    assert feasible and len(feasible) < len(complete) or any(t.state == TrialState.PRUNED for t in _trials(tmp_path))
 
 
 def test_a_network_is_trained_once_whatever_its_reuse_factors(tmp_path):
