@@ -29,6 +29,9 @@ _EXPORTS: dict[str, str] = {
     # training (QKeras; TensorFlow loads only when a model is built)
     "TrainingConfig": "nas.training", "TrainedModel": "nas.training",
     "train_candidate": "nas.training", "save_trained": "nas.training",
+    "continue_training": "nas.training",
+    # search levers: pruning-aware training, the hardware-cost loss term
+    "strip_pruning": "nas.pruning", "hardware_cost": "nas.cost_penalty",
 }
 
 __all__ = sorted(_EXPORTS)

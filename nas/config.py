@@ -9,7 +9,7 @@ path named, not after an hour of training. Example (``studies/default.yaml``)::
     seed: 0
     n_trials: 30
     search_space: {family: mlp, depth: [1, 2], width: [8, 16, 32], ...}
-    training: {epochs: 30, batch_size: 256, patience: 5}
+    training: {epochs: 30, batch_size: 256, patience: 5}   # + promote_epochs, promote_margin
     objectives: [accuracy, lut, latency_ns]     # or {metric: lut, direction: minimize}
     budget: {part: xcvu13p, clock_ns: 5, max_lut: 0.02, max_latency_ns: 100}
     sampler: {name: tpe, n_startup_trials: 10}
@@ -171,7 +171,8 @@ def _parse_budget(value: Any, path: str) -> Budget:
 
 
 #: keys of the training section; the study's seed is the training seed
-TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "patience", "min_delta", "max_seconds")
+TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "patience", "min_delta", "max_seconds",
+                 "promote_epochs", "promote_margin")
 
 
 def _parse_training(value: Any, path: str) -> dict[str, Any]:

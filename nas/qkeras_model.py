@@ -10,13 +10,13 @@ hls4ml per-layer config and synthesis reports map back to spec layers by name.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 
 from qnas import _imports
 from qnas.errors import CandidateFailed, UnsupportedSpec
-from qnas.spec import ModelSpec, Quantizer
+from qnas.spec import DenseLayerSpec, ModelSpec, Quantizer
 from qnas.weights import LayerWeights, ModelWeights
 
 Role = Literal["input", "weight", "bias", "activation"]
@@ -86,8 +86,13 @@ def check_buildable(spec: ModelSpec) -> None:
             names.add(name)
 
 
-def build_qkeras_model(spec: ModelSpec, seed: int = 0) -> Any:
-    """Build the (uncompiled) QKeras model of ``spec``; weights drawn from ``seed``."""
+def build_qkeras_model(spec: ModelSpec, seed: int = 0,
+                       wrap_dense: Callable[[DenseLayerSpec, Any], Any] | None = None) -> Any:
+    """Build the (uncompiled) QKeras model of ``spec``; weights drawn from ``seed``.
+
+    ``wrap_dense(layer_spec, qdense)`` may return a wrapped layer to use instead (pruning
+    wrappers during training, see :mod:`nas.pruning`); the saved model never has wrappers.
+    """
     check_buildable(spec)
     keras = _imports.tf_keras()
     qk = _imports.qkeras()
@@ -95,14 +100,15 @@ def build_qkeras_model(spec: ModelSpec, seed: int = 0) -> Any:
     x = qk.QActivation(qkeras_quantizer(spec.input_quantizer, "input", "input_quantizer"),
                        name=INPUT_LAYER_NAME)(inputs)
     for i, layer in enumerate(spec.layers):
-        x = qk.QDense(
+        dense = qk.QDense(
             layer.units,
             kernel_quantizer=qkeras_quantizer(layer.weight, "weight", f"{layer.name}.weight"),
             bias_quantizer=qkeras_quantizer(layer.bias, "bias", f"{layer.name}.bias"),
             kernel_initializer=keras.initializers.HeNormal(seed=seed * 1009 + i),
             bias_initializer="zeros",
             name=layer.name,
-        )(x)
+        )
+        x = (wrap_dense(layer, dense) if wrap_dense is not None else dense)(x)
         if layer.activation is not None:
             x = qk.QActivation(qkeras_quantizer(layer.activation, "activation", f"{layer.name}.activation"),
                                name=activation_layer_name(layer.name))(x)

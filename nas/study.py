@@ -22,11 +22,12 @@ from typing import Callable
 import pandas as pd
 
 from qnas.errors import ConfigError, FatalError, InfeasibleCandidate, QnasError
+from qnas.spec import ModelSpec
 
 from ._interrupt import CtrlC
 from ._progress import Progress, best_feasible_label
 from ._storage import check_storage_writable, default_storage, disk_error, ensure_dir, open_storage
-from ._trial import QKerasTrainer, Trainer, TrialRunner, trained_networks
+from ._trial import QKerasTrainer, Trainer, TrialRunner, trained_networks, training_recipe
 from .config import StudyConfig
 from .constraints import BudgetRejection, estimate_summary
 from .datasets import load_dataset
@@ -152,10 +153,13 @@ def pareto_trial_numbers(study) -> list[int]:
 
 
 def _distinct_designs(trials) -> list[int]:
-    """Trial numbers, one per distinct spec (a sampler may draw the same candidate twice)."""
+    """Trial numbers, one per distinct spec and training recipe (a sampler may draw the same
+    candidate twice)."""
     first: dict[str, int] = {}
     for t in sorted(trials, key=lambda t: t.number):
-        first.setdefault(t.user_attrs.get("fingerprint", str(t.number)), t.number)
+        spec_json = t.user_attrs.get("spec")
+        recipe = training_recipe(ModelSpec.from_json(spec_json)) if spec_json else ""
+        first.setdefault(t.user_attrs.get("fingerprint", str(t.number)) + recipe, t.number)
     return sorted(first.values())
 
 

@@ -137,6 +137,12 @@ class DenseLayerSpec:
     ``activation`` is the quantizer of the layer's output after ReLU (``quantized_relu``);
     ``None`` means a linear layer whose accumulator value is the output (used for the
     final layer: classifiers emit logits, so the firmware needs no softmax table).
+
+    ``sparsity`` is the fraction of the kernel that pruning-aware training sets to exactly
+    zero (magnitude pruning, :mod:`nas.pruning`); 0 means no pruning. A zero weight costs
+    no adder in distributed arithmetic, so a pre-training estimate may read it; the trained
+    weights hold the zeros themselves. It is written to JSON only when nonzero, so specs
+    without pruning keep their fingerprints.
     """
 
     name: str
@@ -145,18 +151,25 @@ class DenseLayerSpec:
     bias: Quantizer
     activation: Quantizer | None
     reuse_factor: int = 1
+    sparsity: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.units, int) or self.units < 1:
             raise SpecError(f"{self.name}.units must be a positive int; got {self.units!r}")
         if not isinstance(self.reuse_factor, int) or self.reuse_factor < 1:
             raise SpecError(f"{self.name}.reuse_factor must be a positive int; got {self.reuse_factor!r}")
+        if (isinstance(self.sparsity, bool) or not isinstance(self.sparsity, (int, float))
+                or not 0.0 <= self.sparsity < 1.0):
+            raise SpecError(f"{self.name}.sparsity must be a number in [0, 1); got {self.sparsity!r}")
+        if self.sparsity and self.weight.kind == "binary":
+            raise SpecError(f"{self.name}.sparsity must be 0 with binary weights (they cannot be zero); "
+                            f"got {self.sparsity!r}")
         if self.activation is not None and self.activation.kind == "fixed" and self.activation.signed:
             raise SpecError(f"{self.name}.activation is a ReLU output and must be unsigned "
                             "(Quantizer.fixed(bits, integer, signed=False))")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "units": self.units,
             "weight": self.weight.to_dict(),
@@ -164,6 +177,9 @@ class DenseLayerSpec:
             "activation": None if self.activation is None else self.activation.to_dict(),
             "reuse_factor": self.reuse_factor,
         }
+        if self.sparsity:
+            out["sparsity"] = float(self.sparsity)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "DenseLayerSpec":
@@ -175,6 +191,7 @@ class DenseLayerSpec:
             bias=Quantizer.from_dict(data["bias"]),
             activation=None if act is None else Quantizer.from_dict(act),
             reuse_factor=int(data.get("reuse_factor", 1)),
+            sparsity=float(data.get("sparsity", 0.0)),
         )
 
 

@@ -94,3 +94,15 @@ def test_depth_and_strategy_are_checked():
 def test_missing_required_key():
     assert _error({"family": "mlp", "width": [8]}).path == "search_space.depth"
     assert _error({"family": "autoencoder", "depth": [1], "width": [8]}).path == "search_space.latent"
+
+
+@pytest.mark.parametrize("data, path, words", [
+    ({**BASE, "sparsity": [0, 0.99]}, "search_space.sparsity[1]", "[0, 0.95]"),
+    ({**BASE, "layers": [{"sparsity": [-0.1]}]}, "search_space.layers[0].sparsity[0]", "[0, 0.95]"),
+    ({**BASE, "output": {"sparsity": ["half"]}}, "search_space.output.sparsity[0]", "a number"),
+    ({**BASE, "cost_penalty": [0, 2]}, "search_space.cost_penalty[1]", "[0, 1]"),
+    ({**BASE, "cost_penality": [0]}, "search_space.cost_penality", "did you mean 'cost_penalty'?"),
+])
+def test_lever_choices_are_validated_with_the_key_path(data, path, words):
+    err = _error(data)
+    assert err.path == path and words in str(err)
