@@ -62,7 +62,7 @@ def open_flow_spec(spec: ModelSpec) -> ModelSpec:
     """The realisation the open flow builds: fully unrolled distributed arithmetic, II=1."""
     if spec.strategy == "distributed_arithmetic":
         return spec
-    return spec.with_strategy("distributed_arithmetic", reuse_factor=1)
+    return spec.with_strategy("distributed_arithmetic")
 
 
 def bundle_name(trial: int) -> str:
@@ -207,7 +207,7 @@ def _check_destination(out_dir: Path, final: Path, force: bool) -> None:
 
 def _run_csim(artifacts: TrialArtifacts, spec: ModelSpec, project: Path, x: np.ndarray, y_qkeras: np.ndarray,
               part: str, clock_ns: float, backend: str, seconds: dict[str, float]) -> dict[str, Any]:
-    from nas.training import load_trained
+    from nas import load_trained
 
     from .csim import csim_check
     from .hls4ml_convert import convert_to_hls
@@ -373,7 +373,7 @@ def calibration_mismatch(estimate: dict[str, Any] | None, tool: str, version: st
 def _reload_hls_project(bundle: Path, manifest: dict[str, Any], project: Path) -> Any:
     """Re-create the hls4ml model graph from the bundle's model (hls4ml has no project loader),
     in ``project`` (a staging directory: the bundle's own hls4ml/ stays as exported)."""
-    from nas.qkeras_model import load_qkeras_model
+    from nas import load_qkeras_model
 
     from .hls4ml_convert import convert_to_hls
 

@@ -42,18 +42,18 @@ class FinishedStudy:
 
     @property
     def part(self) -> str:
-        from estimators import DEFAULT_PART
+        from qnas.parts import DEFAULT_PART
 
         return self.study.user_attrs.get("part", DEFAULT_PART)
 
     @property
     def clock_ns(self) -> float:
-        from estimators import get_part
+        from qnas.parts import get_part
 
         return float(self.study.user_attrs.get("clock_ns") or get_part(self.part).default_clock_ns)
 
     def pareto_numbers(self) -> list[int]:
-        from nas.study import pareto_trial_numbers
+        from nas import pareto_trial_numbers
 
         return pareto_trial_numbers(self.study)
 

@@ -31,6 +31,7 @@ import yaml
 from estimators.budget import Budget
 from nas.datasets.registry import check_dataset_name
 from qnas.errors import ConfigError
+from qnas.parts import DEFAULT_PART
 from qnas.validation import (Field, InstanceOf, Interval, OneOf, check_keys, check_mapping, check_value,
                              describe, join_key, validate_section)
 from search_spaces import SearchSpace, build_search_space
@@ -152,7 +153,7 @@ def _parse_objectives(value: Any, path: str) -> tuple[Objective, ...]:
 
 
 _BUDGET_FIELDS = {
-    "part": Field((InstanceOf(str, "an FPGA part name"),), "xcvu13p-flga2577-2-e"),
+    "part": Field((InstanceOf(str, "an FPGA part name"),), DEFAULT_PART),
     "clock_ns": Field((Interval(float, 0, None, low_open=True),), None),
     "max_lut": Field((Interval(float, 0, 1),), 1.0),
     "max_ff": Field((Interval(float, 0, 1),), 1.0),

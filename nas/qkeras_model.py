@@ -4,7 +4,8 @@ The model is shaped so that hls4ml converts it to firmware that reproduces it bi
 (see ``qnas.fixed_point``): every quantizer has ``alpha=1`` (QKeras' power-of-two auto
 scale has no hls4ml equivalent), a ``QActivation`` right after the input pins the input
 precision, and the output layer is linear (logits). Layer names are the spec's, so the
-hls4ml per-layer config and synthesis reports map back to spec layers by name.
+hls4ml per-layer config and synthesis reports map back to spec layers by name
+(the names are :mod:`qnas.layer_names`).
 """
 
 from __future__ import annotations
@@ -16,21 +17,16 @@ import numpy as np
 
 from qnas import _imports
 from qnas.errors import CandidateFailed, UnsupportedSpec
+from qnas.fixed_point import FLOAT32_MANTISSA_BITS
+from qnas.layer_names import INPUT_LAYER_NAME, MODEL_INPUT_NAME, activation_layer_name
 from qnas.spec import DenseLayerSpec, ModelSpec, Quantizer
 from qnas.weights import LayerWeights, ModelWeights
 
 Role = Literal["input", "weight", "bias", "activation"]
 ROLES: tuple[str, ...] = ("input", "weight", "bias", "activation")
 
-#: float32 (what QKeras trains and infers in) holds at most 24 significant bits.
-MAX_FIXED_BITS = 24
-
-INPUT_LAYER_NAME = "input_q"
-
-
-def activation_layer_name(layer_name: str) -> str:
-    """Name of the QActivation that follows dense layer ``layer_name``."""
-    return f"{layer_name}_act"
+#: float32 (what QKeras trains and infers in) holds at most this many significant bits.
+MAX_FIXED_BITS = FLOAT32_MANTISSA_BITS
 
 
 def _check_quantizer(q: Quantizer, role: str, where: str) -> None:
@@ -96,7 +92,7 @@ def build_qkeras_model(spec: ModelSpec, seed: int = 0,
     check_buildable(spec)
     keras = _imports.tf_keras()
     qk = _imports.qkeras()
-    inputs = keras.Input(shape=(spec.n_inputs,), name="inputs")
+    inputs = keras.Input(shape=(spec.n_inputs,), name=MODEL_INPUT_NAME)
     x = qk.QActivation(qkeras_quantizer(spec.input_quantizer, "input", "input_quantizer"),
                        name=INPUT_LAYER_NAME)(inputs)
     for i, layer in enumerate(spec.layers):

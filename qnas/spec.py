@@ -36,6 +36,17 @@ QUANTIZER_KINDS: tuple[str, ...] = ("fixed", "ternary", "binary")
 SPEC_FORMAT_VERSION = 1
 
 
+def fixed_reuse_factor(strategy: str) -> int | None:
+    """The one reuse factor ``strategy`` can build, or None when it takes several.
+
+    Distributed arithmetic (hls4ml's and da4ml's) turns every weight into the wiring of a
+    fully unrolled shift-and-add tree: nothing is time-multiplexed, so the reuse factor is
+    1. This is the only place that rule is stated; the spec, the search space, the
+    estimators and the open flow all ask here.
+    """
+    return 1 if strategy == "distributed_arithmetic" else None
+
+
 class SpecError(ValueError):
     """A spec that is internally inconsistent; the message names the field."""
 
@@ -230,11 +241,12 @@ class ModelSpec:
         if self.task == "autoencoder" and self.n_outputs != self.n_inputs:
             raise SpecError(f"an autoencoder's output width ({self.n_outputs}) must equal "
                             f"n_inputs ({self.n_inputs})")
-        if self.strategy == "distributed_arithmetic":
+        fixed = fixed_reuse_factor(self.strategy)
+        if fixed is not None:
             for layer in self.layers:
-                if layer.reuse_factor != 1:
-                    raise SpecError(f"{layer.name}.reuse_factor must be 1 with strategy "
-                                    f"'distributed_arithmetic' (fully unrolled); got {layer.reuse_factor}")
+                if layer.reuse_factor != fixed:
+                    raise SpecError(f"{layer.name}.reuse_factor must be {fixed} with strategy "
+                                    f"{self.strategy!r} (fully unrolled); got {layer.reuse_factor}")
 
     # -- shape helpers ------------------------------------------------------------------
     @property
@@ -270,10 +282,13 @@ class ModelSpec:
     def with_strategy(self, strategy: Strategy, reuse_factor: int | None = None) -> "ModelSpec":
         """The same network realised another way (optionally with one reuse factor everywhere).
 
-        The open RTL flow builds every spec fully unrolled as distributed arithmetic; its
-        results are compared with the estimate of *this* realisation, never with that of the
-        hls4ml strategy the search chose.
+        A strategy with a :func:`fixed_reuse_factor` gets it when ``reuse_factor`` is not
+        given. The open RTL flow builds every spec fully unrolled as distributed arithmetic;
+        its results are compared with the estimate of *this* realisation, never with that of
+        the hls4ml strategy the search chose.
         """
+        if reuse_factor is None:
+            reuse_factor = fixed_reuse_factor(strategy)
         layers = self.layers if reuse_factor is None else tuple(
             replace(layer, reuse_factor=reuse_factor) for layer in self.layers)
         return replace(self, strategy=strategy, layers=layers)

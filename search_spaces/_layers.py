@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from qnas.errors import ConfigError, InfeasibleCandidate
-from qnas.spec import DenseLayerSpec, Quantizer, valid_reuse_factors
+from qnas.spec import DenseLayerSpec, Quantizer, fixed_reuse_factor, valid_reuse_factors
 from qnas.validation import Interval, OneOf, check_choices, check_keys, check_mapping, join_key
 
 WEIGHT_BITS = (Interval(int, 2, 16), OneOf(("ternary", "binary")))
@@ -172,8 +172,8 @@ def sample_layer(trial, name: str, n_in: int, units: int, choices: LayerChoices,
     bias_int = trial.suggest_categorical(f"{name}/bias_integer", list(choices.bias_integer))
     bias = Quantizer.fixed(int(bias_bits), int(bias_int))
     act = sample_quantizer(trial, name, "activation", choices, signed=False) if activation else None
-    reuse = 1
-    if strategy != "distributed_arithmetic":
+    reuse = fixed_reuse_factor(strategy)
+    if reuse is None:
         valid = allowed_reuse_factors(n_in, units, choices.reuse_factor)
         if not valid:
             raise InfeasibleCandidate(

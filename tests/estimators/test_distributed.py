@@ -8,7 +8,6 @@ import pytest
 
 import estimators
 from estimators import DistributedArithmeticEstimator, WeightPrior
-from estimators.distributed import cycles_for_depth, pipeline_cutoff
 from estimators.ground_truth import sample_weights
 from qnas.errors import ConfigError
 from qnas.weights import LayerWeights, ModelWeights
@@ -55,16 +54,6 @@ def test_power_of_two_weights_are_cheaper_than_many_digit_weights():
 def test_more_bits_cost_more_before_training():
     model = DistributedArithmeticEstimator(trace="never")
     assert model.estimate(mlp(bits=4)).lut < model.estimate(mlp(bits=8)).lut
-
-
-def test_cycle_rule_mirrors_the_rtl_pipeline():
-    # da4ml cuts every floor(clock * adders_per_ns) adder levels and registers input + each stage
-    assert pipeline_cutoff(5.0) == 5.0 and pipeline_cutoff(0.4) == 1.0
-    assert cycles_for_depth(10, 5.0) == (2, 3)
-    assert cycles_for_depth(11, 5.0) == (3, 4)
-    assert cycles_for_depth(0, 5.0) == (1, 2)
-    with pytest.raises(ConfigError, match="clock_ns"):
-        pipeline_cutoff(0.0)
 
 
 def test_slower_clock_never_needs_more_cycles(jet_tagger):
