@@ -19,7 +19,7 @@ dominated in (validation accuracy, EBOPs). Writes DIR/checkpoints/*.keras and DI
 test split with the Keras model, convert with da4ml (same solver options and pipelining as
 the project's own RTL: hard_dc 2, one adder level per ns of clock), write the Verilog to
 DIR/designs/<name>/ and, beside it, ``vectors.npz`` (test inputs quantized by the model's
-input quantizer, the Keras outputs, labels) and ``design.json`` (what the project needs to
+input quantizer, the Keras outputs, labels) and ``hgq2_design.json`` (what the project needs to
 simulate and synthesize it). Writes DIR/convert.json.
 """
 
@@ -32,6 +32,9 @@ import resource
 import sys
 import time
 from pathlib import Path
+
+#: What convert writes beside each design (not design.json: the project writes that one).
+INFO = "hgq2_design.json"
 
 
 def _cpu_s() -> float:
@@ -150,8 +153,8 @@ def convert(args) -> int:
     for i, path in enumerate(ckpts):
         name = path.stem.split("_")[0].replace("=", "")  # epochNNN
         target = designs / name
-        if (target / "design.json").exists():
-            done.append(json.loads((target / "design.json").read_text()))
+        if (target / INFO).exists():
+            done.append(json.loads((target / INFO).read_text()))
             continue
         t0 = time.monotonic()
         model = keras.models.load_model(path, compile=False)
@@ -179,7 +182,7 @@ def convert(args) -> int:
                 [np.ravel(np.asarray(l.qkernel)) == 0 for l in model.layers if hasattr(l, "qkernel")]))),
             "convert_s": time.monotonic() - t0,
         }
-        _write_json(work / "design.json", info)
+        _write_json(work / INFO, info)
         if target.exists():
             import shutil
             shutil.rmtree(target)
