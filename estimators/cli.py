@@ -62,8 +62,9 @@ def _estimate(args: argparse.Namespace) -> int:
         raise ConfigError("SPEC", f"no spec file at {spec_path}")
     try:
         spec = ModelSpec.from_json(spec_path.read_text())
-    except (SpecError, KeyError, ValueError) as exc:
-        raise ConfigError("SPEC", f"{spec_path} is not a valid ModelSpec JSON: {exc}") from exc
+    except (SpecError, KeyError, ValueError, TypeError, AttributeError, RecursionError, OSError) as exc:
+        raise ConfigError("SPEC", f"{spec_path} is not a valid ModelSpec JSON: "
+                                  f"{type(exc).__name__}: {str(exc)[:300]}") from None
     weights = None
     if args.weights:
         if not Path(args.weights).is_file():

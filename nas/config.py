@@ -16,10 +16,12 @@ path named, not after an hour of training. Example (``studies/default.yaml``)::
     storage: null                    # default sqlite:///<out>/study.db
     out: null                        # default runs/<name>
     max_consecutive_rejections: 50
+    references: [{name: ..., spec: {...}, metrics: {...}}, {file: ...}]   # see qnas.references
 """
 
 from __future__ import annotations
 
+import collections.abc
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,7 @@ from estimators.budget import Budget
 from nas.datasets.registry import check_dataset_name
 from qnas.errors import ConfigError
 from qnas.parts import DEFAULT_PART
+from qnas.references import parse_references
 from qnas.validation import (Field, InstanceOf, Interval, OneOf, check_keys, check_mapping, check_value,
                              describe, join_key, validate_section)
 from search_spaces import SearchSpace, build_search_space
@@ -89,6 +92,7 @@ class StudyConfig:
     storage: str | None = None
     out: str | None = None
     max_consecutive_rejections: int = 50
+    references: tuple = ()
     source: Path | None = None
 
     @property
@@ -211,16 +215,49 @@ _STUDY_FIELDS = {
     "storage": Field((InstanceOf(str, "an Optuna storage URL (e.g. sqlite:///runs/x.db)"), OneOf((None,))), None),
     "out": Field((InstanceOf(str, "a directory path"), OneOf((None,))), None),
     "max_consecutive_rejections": Field((Interval(int, 1, 1_000_000),), 50),
+    # designs the dashboards draw beside the front (qnas.references); the driver ignores them
+    "references": Field((), (), parse=parse_references),
 }
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+#: Bounds on what a study file may make the loader build. A real study is a few KB with a
+#: few hundred nodes; a sub-KB file of nested anchors ("billion laughs") expands to 10^9
+#: nodes, and 100,000 nested brackets overflow PyYAML's recursive composer.
+MAX_STUDY_BYTES = 1 << 20
+MAX_YAML_DEPTH = 64
+MAX_YAML_NODES = 100_000
+
+
+class _StudyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one) and bounds
+    nesting depth and the node count after alias expansion, before anything is constructed."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels; a study needs a few",
+                    self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_document(self, node):
+        _check_expanded_size(node)
+        return super().construct_document(node)
 
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, collections.abc.Hashable):
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a mapping key must be a plain value, got {describe(key)}", key_node.start_mark)
             if key in seen:
                 mark = key_node.start_mark
                 raise yaml.constructor.ConstructorError(
@@ -229,23 +266,89 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_study_config(path: str | Path) -> StudyConfig:
-    """Read and validate a study YAML; every problem is a ConfigError naming file and key."""
-    path = Path(path)
+def _check_expanded_size(root) -> None:
+    """Refuse a node graph that expands (aliases followed) to more than MAX_YAML_NODES nodes.
+
+    Sizes are counted once per shared node (iteratively: the graph may be deep), so the check
+    itself costs the size of the file, not of the expansion; a node that contains itself
+    through an alias is refused too.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        children = _children(node)
+        if children_done:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > MAX_YAML_NODES:
+                raise yaml.composer.ComposerError(
+                    None, None, f"its aliases (*name) expand to more than {MAX_YAML_NODES:,} values; "
+                    "a study needs a few hundred: write the values out, or use fewer nested aliases",
+                    node.start_mark)
+            continue
+        if key in open_nodes:
+            raise yaml.composer.ComposerError(None, None, "an alias refers to a value that contains it",
+                                              node.start_mark)
+        open_nodes.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_nodes:
+                raise yaml.composer.ComposerError(None, None, "an alias refers to a value that contains it",
+                                                  child.start_mark)
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
+def _children(node) -> list:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _read_study_text(path: Path) -> str:
     try:
-        text = path.read_text()
+        size = path.stat().st_size
+        if size > MAX_STUDY_BYTES:
+            raise ConfigError(str(path), f"is too large for a study file ({size:,} bytes; at most "
+                                         f"{MAX_STUDY_BYTES:,}); is it the right file?")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_STUDY_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(str(path), "study file not found; check the path "
                                      "(the embedded default is studies/default.yaml)") from None
+    except IsADirectoryError:
+        raise ConfigError(str(path), "is a directory; give the study YAML file") from None
     except OSError as exc:
         raise ConfigError(str(path), f"cannot read the study file: {exc.strerror}") from None
+    if len(raw) > MAX_STUDY_BYTES:
+        raise ConfigError(str(path), f"is too large for a study file (more than {MAX_STUDY_BYTES:,} bytes)")
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), f"is not a text (UTF-8) study file: byte {exc.start} is "
+                                     f"0x{raw[exc.start]:02x}; give the study YAML") from None
+
+
+def load_study_config(path: str | Path) -> StudyConfig:
+    """Read and validate a study YAML; every problem is a ConfigError naming file and key."""
+    path = Path(path)
+    text = _read_study_text(path)
+    try:
+        data = yaml.load(text, Loader=_StudyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(str(path), f"is not valid YAML{where}: {problem}") from None
+        raise ConfigError(str(path), f"is not valid YAML{where}: {problem[:300]}") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp like 2001-13-45
+        raise ConfigError(str(path), f"is not valid YAML: {type(exc).__name__}: {str(exc)[:300]}") from None
     if not isinstance(data, Mapping):
         raise ConfigError(str(path), f"must hold a mapping of study settings (name, dataset, "
                                      f"search_space, objectives, ...); got {describe(data)}")

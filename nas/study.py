@@ -111,7 +111,7 @@ def _open_study(config: StudyConfig, url: str, run_dir: Path, resume: bool, seed
     identity = {"objectives": [o.metric for o in config.objectives], "directions": config.directions,
                 "dataset": config.dataset.name, "seed": seed}
     stored = {k: study.user_attrs[k] for k in identity if k in study.user_attrs}
-    if not stored:
+    if not stored or n_existing == 0:  # a study without trials (e.g. its data was refused) binds nothing
         # plus what later stages (export, synthesis) need to read the study without the YAML
         for key, value in {**identity, "part": config.budget.part.name, "clock_ns": config.budget.clock_ns,
                            "run_dir": str(run_dir.resolve()), "study_file": str(config.source or "")}.items():
@@ -169,11 +169,16 @@ def _counts_toward_total(trial) -> bool:
             and "checkpoint_of" not in trial.user_attrs)
 
 
-def _impossible_budget_message(config: StudyConfig, n: int, keys: Counter, producer: str) -> str:
+def _impossible_budget_message(config: StudyConfig, n: int, keys: Counter, producer: str,
+                               infeasible: Counter | None = None) -> str:
     b = config.budget
     limits = {"lut": f"max_lut={b.max_lut:g}", "ff": f"max_ff={b.max_ff:g}", "dsp": f"max_dsp={b.max_dsp:g}",
               "bram": f"max_bram={b.max_bram:g}", "latency_ns": f"max_latency_ns={b.max_latency_ns}",
               "ii": f"max_ii={b.max_ii}"}
+    if infeasible and sum(infeasible.values()) * 2 > n:  # mostly unrealisable, not over budget
+        reason, count = infeasible.most_common(1)[0]
+        return (f"the last {n} candidates were all rejected before training; {count} of them could not be "
+                f"realised: {reason}. Change the search_space key it names (not the budget)")
     named = ", ".join(f"budget.{limits[k]} ({c}/{n})" for k, c in keys.most_common())
     return (f"the budget looks impossible: the last {n} candidates were all rejected before training "
             f"by the estimator ({producer}) on {b.part.name} at {b.clock_ns:g} ns. Violated: "
@@ -266,6 +271,8 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
     if dataset.task != space.task:
         raise ConfigError("search_space.family", f"family {space.family!r} builds {space.task} models, but "
                           f"dataset {dataset.name!r} is an {dataset.task} dataset; choose a matching family")
+    space.check_dataset_shape(dataset.n_features,
+                              dataset.n_classes if dataset.task == "classification" else dataset.n_features)
     runner = TrialRunner(config, dataset, trainer or trainer_for(config, seed, echo=_hgq2_echo(echo, progress)), run_dir,
                          trained_networks(study.get_trials(deepcopy=False)))
     done = sum(_counts_toward_total(t) for t in study.get_trials(deepcopy=False))
@@ -288,6 +295,7 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
     bar = Progress(n_total, min(done, n_total), config.name, disable=not progress)
     n_run, rejections, failures = 0, 0, 0
     rejected_keys: Counter = Counter()
+    infeasible: Counter = Counter()
     producer = ""
     pending = None
     with CtrlC() as ctrl_c:  # Ctrl-C stops the run even where its exception gets swallowed
@@ -302,6 +310,8 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
                     if isinstance(detail, BudgetRejection):
                         rejected_keys.update(detail.violated)
                         producer = detail.estimate.producer
+                    else:
+                        infeasible[detail.reason[:300]] += 1
                 else:
                     failures += 1
                     rejections = 0
@@ -316,7 +326,7 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
                             "failed": counts.get("fail", 0)})
                 if rejections >= config.max_consecutive_rejections:
                     raise ImpossibleBudget(_impossible_budget_message(config, rejections, rejected_keys,
-                                                                      producer or "estimator"))
+                                                                      producer or "estimator", infeasible))
                 if failures >= MAX_CONSECUTIVE_FAILURES:
                     raise FatalError(f"{failures} trials in a row failed; the last with {last_error}. "
                                      f"See the 'reason' column of {run_dir / 'results.csv'} and the trial "

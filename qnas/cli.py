@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "estimators.cli",     # calibrate, estimate
     "nas.datasets.cli",   # data make-jets / data info
     "qnas.env_cli",       # env (isolated toolset environments, e.g. HGQ2)
+    "studies.dashboard.cli",  # report, dashboard
 )
 
 

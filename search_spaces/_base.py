@@ -133,3 +133,13 @@ class SearchSpace:
 
     def describe(self) -> str:  # pragma: no cover
         raise NotImplementedError
+
+    def layer_shapes(self, n_inputs: int, n_outputs: int) -> list[tuple[str, Any, set, set]]:
+        """Per layer: (name, LayerChoices, possible input widths, possible output widths)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def check_dataset_shape(self, n_inputs: int, n_outputs: int) -> None:
+        """Refuse, before any trial, choices no candidate on this dataset can realise."""
+        from ._layers import check_reuse_realisable
+
+        check_reuse_realisable(self.layer_shapes(n_inputs, n_outputs), self.common.strategy)

@@ -129,6 +129,29 @@ def allowed_reuse_factors(n_in: int, n_out: int, allowed: tuple) -> tuple[int, .
     return tuple(r for r in valid_reuse_factors(n_in, n_out) if r in allowed_set)
 
 
+def check_reuse_realisable(layers, strategies: tuple) -> None:
+    """Refuse an allowed reuse-factor set that no shape a layer can take accepts.
+
+    ``layers`` holds ``(name, choices, possible n_in values, possible units values)``; the
+    value sets may over-approximate what can be drawn together, so this only ever refuses a
+    set that is impossible for every candidate (then every trial would be pruned and the
+    study would end blaming its budget). Distributed arithmetic ignores the reuse factor.
+    """
+    if all(s == "distributed_arithmetic" for s in strategies):
+        return
+    for name, choices, inputs, widths in layers:
+        if any(allowed_reuse_factors(n_in, units, choices.reuse_factor) for n_in in inputs for units in widths):
+            continue
+        shapes = sorted({(n_in, units) for n_in in inputs for units in widths})
+        examples = "; ".join(f"{n_in}x{units}: {list(valid_reuse_factors(n_in, units))[:8]}"
+                             for n_in, units in shapes[:3])
+        raise ConfigError(
+            choices.sources.get("reuse_factor", "search_space.reuse_factor"),
+            f"none of the allowed reuse factors {list(choices.reuse_factor)} is valid for layer {name} "
+            f"(shapes {', '.join(f'{a}x{b}' for a, b in shapes[:6])}); hls4ml accepts {examples}. "
+            "Allow one of those, or use strategy distributed_arithmetic")
+
+
 def sample_sparsity(trial, name: str, choices: LayerChoices, weight: Quantizer) -> float:
     """The layer's pruning target; binary weights cannot be zero, so they are never pruned.
 

@@ -70,6 +70,13 @@ class AutoencoderSpace(SearchSpace):
                          strategy=strategy, task=self.task, family=self.family,
                          metadata=sample_training(trial, self.common))
 
+    def layer_shapes(self, n_inputs: int, n_outputs: int) -> list[tuple[str, Any, set, set]]:
+        widths, latent = set(self.hidden.units), set(self.latent.units)
+        return [("encoder_0", self.hidden, {n_inputs}, widths),
+                ("encoder_k/decoder_k", self.hidden, widths | latent | {n_inputs}, widths),
+                ("latent", self.latent, widths, latent),
+                ("output", self.output, widths, {n_outputs})]
+
     def describe(self) -> str:
         return (f"autoencoder: encoder depth {list(self.depths)}, widths {list(self.hidden.units)}, "
                 f"latent {list(self.latent.units)}, weight bits "

@@ -83,6 +83,15 @@ class MLPSpace(SearchSpace):
                          strategy=strategy, task=self.task, family=self.family,
                          metadata=sample_training(trial, self.common))
 
+    def layer_shapes(self, n_inputs: int, n_outputs: int) -> list[tuple[str, LayerChoices, set, set]]:
+        shapes, inputs = [], {n_inputs}
+        for k, choices in enumerate(self.hidden):
+            shapes.append((f"dense_{k}", choices, inputs, set(choices.units)))
+            inputs = set(choices.units)
+        last = {u for d in self.depths for u in self.hidden[d - 1].units}
+        shapes.append(("output", self.output, last, {n_outputs}))
+        return shapes
+
     def describe(self) -> str:
         widths = sorted({u for c in self.hidden for u in c.units})
         bits = sorted({str(b) for c in self.hidden + [self.output] for b in c.weight_bits})

@@ -33,6 +33,14 @@ def test_zero_weights_cost_nothing_and_sparser_is_cheaper():
                                         lw.bias) for lw in dense])
     model = DistributedArithmeticEstimator(trace="never")
     assert model.estimate(spec, sparse).lut < model.estimate(spec, dense).lut
+    # all-zero weights and biases: the network is a constant, the exact (trace) tier builds nothing
+    zero = ModelWeights([LayerWeights(np.zeros_like(lw.kernel), np.zeros_like(lw.bias)) for lw in dense])
+    est = DistributedArithmeticEstimator(trace="always").estimate(spec, zero)
+    assert est.producer == "qnas.da.trace"
+    assert est.lut == 0 and est.ff == 0 and all(layer.lut == 0 for layer in est.per_layer)
+    # the analytic tier charges no adders for a zero kernel either (only what it adds per output)
+    analytic = model.estimate(spec, zero)
+    assert analytic.per_layer[-1].lut == 0 and analytic.lut < model.estimate(spec, sparse).lut
 
 
 def test_power_of_two_weights_are_cheaper_than_many_digit_weights():
@@ -73,10 +81,14 @@ def test_estimate_with_weights_is_under_a_second(jet_tagger):
     weights = sample_weights(jet_tagger, 3)
     model = DistributedArithmeticEstimator(trace="auto")
     model.estimate(jet_tagger, weights)  # warm the lazy da4ml import
-    start = time.process_time()
-    est = model.estimate(jet_tagger, weights)
-    assert time.process_time() - start < 1.0
-    assert est.producer in ("qnas.da.trace", "qnas.da.analytic")
+    seconds = []
+    for _ in range(3):  # best of three CPU times: a shared machine inflates single runs
+        start = time.process_time()
+        est = model.estimate(jet_tagger, weights)
+        seconds.append(time.process_time() - start)
+    assert min(seconds) < 1.0
+    # the fast answer must be the exact trace tier, not a silent fall-back to the analytic one
+    assert est.producer == "qnas.da.trace"
 
 
 def test_trace_tier_cycles_equal_generated_rtl(tmp_path):

@@ -12,18 +12,14 @@ from hls_backend.verilator_sim import measure_alignment, simulate_rtl  # noqa: E
 from qnas.fixed_point import reference_forward  # noqa: E402
 
 
-def _verilator_or_skip():
+@pytest.fixture(autouse=True)
+def _verilator(require_tool):
     from hls_backend.tools import find_verilator
-    from qnas.errors import ToolNotFound
 
-    try:
-        return find_verilator()
-    except ToolNotFound as exc:
-        pytest.skip(str(exc))
+    return require_tool(find_verilator)
 
 
 def test_tiny_mlp_rtl_is_bit_exact_and_latency_is_measured(tmp_path):
-    _verilator_or_skip()
     spec, weights = make_mlp((4, 8, 3), seed=0)
     design = generate_rtl(spec, weights, tmp_path, clock_ns=3.0)
     x = random_inputs(spec, 400)
@@ -40,7 +36,6 @@ def test_tiny_mlp_rtl_is_bit_exact_and_latency_is_measured(tmp_path):
 
 
 def test_wrong_reference_is_reported_not_hidden(tmp_path):
-    _verilator_or_skip()
     spec, weights = make_mlp((4, 8, 3), seed=2)
     design = generate_rtl(spec, weights, tmp_path)
     x = random_inputs(spec, 200)
@@ -64,10 +59,33 @@ def test_alignment_finds_offset_and_refuses_constant_reference():
 @pytest.mark.slow
 @pytest.mark.parametrize("weight", ["fixed6", "ternary", "binary"])
 def test_rtl_bit_exact_per_quantizer_family(tmp_path, weight):
-    _verilator_or_skip()
     spec, weights = make_mlp((16, 32, 16, 5), weight=weight, act_bits=6, in_bits=8, seed=11)
     design = generate_rtl(spec, weights, tmp_path, clock_ns=5.0)
     x = random_inputs(spec, 2000, seed=4)
     sim = simulate_rtl(design, x)
     assert sim.bitexact_rate == 1.0
     assert sim.measured_latency_cycles == design.latency_cycles
+
+
+def test_da4ml_project_written_outside_qnas_is_loaded_and_simulated(tmp_path):
+    """A foreign da4ml project (an HGQ2 peer's) gets the same formats, latency and testbench."""
+    from hls_backend.rtl import load_da4ml_project
+    from hls_backend.verilator_sim import simulate_design
+
+    spec, weights = make_mlp((4, 8, 3), seed=3)
+    ours = generate_rtl(spec, weights, tmp_path / "rtl", clock_ns=3.0)
+    (tmp_path / "rtl" / "design.json").unlink()  # as if da4ml's RTLModel had written it alone
+    foreign = load_da4ml_project(tmp_path / "rtl", prj_name="qnas_mlp", clock_ns=3.0)
+    assert (foreign.input_format, foreign.output_format) == (ours.input_format, ours.output_format)
+    assert foreign.latency_cycles == ours.latency_cycles and foreign.top == ours.top
+    assert sorted(foreign.verilog_files) == sorted(ours.verilog_files)
+    x = random_inputs(spec, 300)
+    ref = reference_forward(spec, weights, x)
+    sim = simulate_design(foreign, x, reference=ref)
+    assert sim.bitexact_rate == 1.0 and sim.measured_latency_cycles == foreign.latency_cycles
+    with pytest.raises(ValueError, match="x_q must have shape"):
+        simulate_design(foreign, x[:, :2], reference=None)
+    with pytest.raises(FileNotFoundError, match="no qnas_other_wrapper.v"):
+        load_da4ml_project(tmp_path / "rtl", prj_name="qnas_other", clock_ns=3.0)
+    with pytest.raises(FileNotFoundError, match="pipeline.json"):
+        load_da4ml_project(tmp_path, prj_name="qnas_mlp", clock_ns=3.0)

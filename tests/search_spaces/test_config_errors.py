@@ -56,7 +56,20 @@ def test_integer_bits_that_do_not_fit_the_smallest_width():
 
 
 def test_integer_bits_ignored_when_only_ternary_or_binary():
-    build_search_space({**BASE, "weight_bits": ["ternary", "binary"], "weight_integer": [5]})
+    """5 integer bits fit no fixed-point weight here, but none is ever drawn: no error, no effect."""
+    import optuna
+
+    space = build_search_space({**BASE, "weight_bits": ["ternary", "binary"], "weight_integer": [5]})
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(20):
+        trial = study.ask()
+        spec = space.sample(trial, 16, 5)
+        assert all(layer.weight.kind in ("ternary", "binary") for layer in spec.layers)
+        assert not [p for p in trial.params if p.endswith("/weight_integer")]
+        study.tell(trial, 0.0)
+    # the same integer bits with a fixed-point choice are refused
+    err = _error({**BASE, "weight_bits": ["ternary", 4], "weight_integer": [5]})
+    assert err.path == "search_space.weight_integer"
 
 
 def test_more_layer_overrides_than_layers():

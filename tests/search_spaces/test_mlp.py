@@ -126,7 +126,10 @@ def test_per_layer_and_output_overrides_apply():
 def test_same_seed_same_candidates():
     a = [s.fingerprint() for _, s in _sample_many(MLPSpace(SPACE), n=10, seed=3)]
     b = [s.fingerprint() for _, s in _sample_many(MLPSpace(SPACE), n=10, seed=3)]
+    c = [s.fingerprint() for _, s in _sample_many(MLPSpace(SPACE), n=10, seed=4)]
     assert a == b
+    assert len(set(a)) > 5  # a constant sampler would give one candidate ten times
+    assert a != c  # and the seed is what decides them
 
 
 def test_sparsity_and_cost_penalty_are_searched_with_stable_names():
