@@ -137,6 +137,9 @@ class HGQ2MLPSpace(SearchSpace):
                          strategy="distributed_arithmetic", task=self.task, family=self.family,
                          metadata={"hgq2": hgq2})
 
+    def check_dataset_shape(self, n_inputs: int, n_outputs: int) -> None:
+        """Nothing to refuse: every layer is fully unrolled (reuse factor 1) on any shape."""
+
     def describe(self) -> str:
         r = self.recipe
         return (f"hgq2_mlp: depth {list(self.depths)}, widths {list(self.widths)}, input bits "
