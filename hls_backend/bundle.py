@@ -83,14 +83,19 @@ def tool_versions() -> dict[str, str]:
 
 def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, part: str, clock_ns: float,
                  backend: str = "Vitis", n_vectors: int = 1000, csim: bool = True, rtl: bool = True,
-                 provenance: dict[str, Any] | None = None, echo: Echo = print) -> ExportResult:
-    """Build the bundle of one trained trial (see module docstring for what it holds)."""
+                 provenance: dict[str, Any] | None = None, name: str | None = None,
+                 echo: Echo = print) -> ExportResult:
+    """Build the bundle of one trained trial (see module docstring for what it holds).
+
+    ``name`` is the bundle directory's name (default ``trial_<n>``; an imported model's
+    bundle is named after its folder).
+    """
     if not artifacts.exists():
         raise FatalError(f"trial {trial} has no saved model under {artifacts.root} (was it completed?); "
                          "only completed trials can be exported")
     out_dir = Path(out_dir).resolve()
-    final = out_dir / bundle_name(trial)
-    work = out_dir / (bundle_name(trial) + ".partial")
+    final = out_dir / (name or bundle_name(trial))
+    work = out_dir / (final.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     result = ExportResult(trial, final, ok=False)
