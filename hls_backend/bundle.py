@@ -24,6 +24,7 @@ import platform
 import shutil
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -38,6 +39,7 @@ from qnas.weights import ModelWeights
 
 from qnas._io import write_json_atomic
 
+from .csim import build_csim, run_csim
 from .manifest import FAILED, check_files, read_manifest, write_manifest
 
 Echo = Callable[[str], None]
@@ -127,24 +129,43 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
         write_json_atomic(reports / "estimate_open.json", est_open.to_dict())
         result.estimate_open = est_open.to_dict()
 
+        csim_build = None
         if csim:
             step = "hls4ml"
             echo(f"  trial {trial}: hls4ml conversion + C simulation ({backend})")
             try:
-                result.csim = _run_csim(artifacts, spec, work / "hls4ml", x, y_qkeras, part, clock_ns, backend,
-                                        result.seconds)
+                hls_model = _convert_for_csim(artifacts, spec, work / "hls4ml", part, clock_ns, backend,
+                                              result.seconds)
             except UnsupportedSpec as exc:
                 # hls4ml cannot realise this spec; the open-flow RTL below still proves the design.
                 shutil.rmtree(work / "hls4ml", ignore_errors=True)
                 result.csim = {"skipped": str(exc)}
                 echo(f"  trial {trial}: no hls4ml project: {exc}")
-            write_json_atomic(reports / "csim.json", result.csim)
+                write_json_atomic(reports / "csim.json", result.csim)
+            else:
+                # g++ on the C simulation and the RTL steps are independent subprocesses: run side by side
+                csim_build = ThreadPoolExecutor(1, thread_name_prefix="qnas-csim").submit(
+                    _timed, build_csim, hls_model, "csim_build_s", result.seconds)
 
         if rtl:
             step = "rtl"
             echo(f"  trial {trial}: RTL generation (da4ml) + Verilator simulation")
-            result.rtl_sim = _run_rtl(open_spec, weights, work, x, y_qkeras, clock_ns, result.seconds)
+            try:
+                result.rtl_sim = _run_rtl(open_spec, weights, work, x, y_qkeras, clock_ns, result.seconds)
+            finally:
+                if csim_build is not None:
+                    wait([csim_build])  # never leave g++ writing into a directory being removed
             write_json_atomic(reports / "rtl_sim.json", result.rtl_sim)
+
+        if csim_build is not None:
+            step = "hls4ml"
+            csim_build.result()
+            start = time.perf_counter()
+            report = run_csim(hls_model, x, y_qkeras)
+            result.seconds["csim_run_s"] = time.perf_counter() - start
+            result.csim = {**report.to_dict(), "backend": backend,
+                           "seconds": result.seconds["csim_build_s"] + result.seconds["csim_run_s"]}
+            write_json_atomic(reports / "csim.json", result.csim)
 
         vectors = work / "vectors"
         vectors.mkdir(exist_ok=True)
@@ -187,21 +208,25 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
     return result
 
 
-def _run_csim(artifacts: TrialArtifacts, spec: ModelSpec, project: Path, x: np.ndarray, y_qkeras: np.ndarray,
-              part: str, clock_ns: float, backend: str, seconds: dict[str, float]) -> dict[str, Any]:
+def _convert_for_csim(artifacts: TrialArtifacts, spec: ModelSpec, project: Path, part: str, clock_ns: float,
+                      backend: str, seconds: dict[str, float]) -> Any:
     from nas.training import load_trained
 
-    from .csim import csim_check
     from .hls4ml_convert import convert_to_hls
 
     start = time.perf_counter()
     _, model, _ = load_trained(artifacts)
     hls_model = convert_to_hls(model, spec, project, backend=backend, part=part, clock_ns=clock_ns)
     seconds["hls4ml_convert_s"] = time.perf_counter() - start
+    return hls_model
+
+
+def _timed(func: Callable, arg: Any, key: str, seconds: dict[str, float]) -> None:
     start = time.perf_counter()
-    report = csim_check(hls_model, x, y_qkeras)
-    seconds["csim_s"] = time.perf_counter() - start
-    return {**report.to_dict(), "backend": backend, "seconds": seconds["csim_s"]}
+    try:
+        func(arg)
+    finally:
+        seconds[key] = time.perf_counter() - start
 
 
 def _run_rtl(spec: ModelSpec, weights: ModelWeights, work: Path, x: np.ndarray, y_qkeras: np.ndarray,

@@ -263,3 +263,40 @@ def test_float_model_is_post_training_quantized_with_accuracy_before_and_after(t
     assert abs(rec["accuracy_after"] - rec["accuracy_before"]) < 0.05
     assert rec["rebuilt_equals_reference"] is True
     assert result.spec.layers[0].weight == Quantizer.fixed(8, 2)
+
+
+@pytest.mark.slow
+def test_imported_tagger_goes_through_export_synth_and_verify_with_one_command_each(tmp_path):
+    """The user's path: qnas import -> estimate -> export -> synth --flow open -> verify."""
+    pytest.importorskip("qkeras")
+    pytest.importorskip("hls4ml")
+    from qnas import _imports
+    from qnas.cli import main
+
+    keras = _imports.tf_keras()
+    qk = _imports.qkeras()
+    q = lambda: qk.quantized_bits(6, 0, alpha=1)  # noqa: E731
+    inp = keras.Input((16,), name="input_1")
+    x = qk.QDense(8, kernel_quantizer=q(), bias_quantizer=q(), name="fc1")(inp)
+    x = qk.QActivation("quantized_relu(6,0)", name="relu1")(x)
+    x = qk.QDense(5, kernel_quantizer=q(), bias_quantizer=q(), name="output")(x)
+    model = keras.Model(inp, x)
+    rng = np.random.default_rng(7)
+    model.set_weights([rng.normal(0, 0.4, w.shape).astype("float32") for w in model.get_weights()])
+    (tmp_path / "small.json").write_text(model.to_json())
+    model.save_weights(str(tmp_path / "small_weights.h5"))
+
+    folder, fw = tmp_path / "imported" / "small", tmp_path / "firmware"
+    assert main(["import", str(tmp_path / "small.json"), "--weights", str(tmp_path / "small_weights.h5"),
+                 "--input-precision", "ap_fixed<10,4>", "--vectors", "200", "--out", str(folder)]) == 0
+    assert main(["estimate", str(folder)]) == 0
+    assert main(["export", str(folder), "--out", str(fw)]) == 0
+    bundle = fw / "small"
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["results"]["csim"]["bitexact_rate"] == 1.0
+    assert manifest["results"]["rtl_sim"]["row_exact_rate"] == 1.0
+    assert manifest["provenance"]["imported"] == str(folder.resolve())
+    assert main(["synth", str(bundle), "--flow", "open", "--no-ecp5"]) == 0
+    synth = json.loads((bundle / "manifest.json").read_text())["results"]["synthesis"]["open_xilinx"]
+    assert synth["result"]["lut"] > 0
+    assert main(["verify", str(bundle)]) == 0
