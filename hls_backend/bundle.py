@@ -24,7 +24,7 @@ import platform
 import shutil
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -86,12 +86,20 @@ def tool_versions() -> dict[str, str]:
 def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, part: str, clock_ns: float,
                  backend: str = "Vitis", n_vectors: int = 1000, csim: bool = True, rtl: bool = True,
                  provenance: dict[str, Any] | None = None, name: str | None = None,
+                 jobs: int | None = None, build_options: dict[str, Any] | None = None,
                  echo: Echo = print) -> ExportResult:
     """Build the bundle of one trained trial (see module docstring for what it holds).
 
     ``name`` is the bundle directory's name (default ``trial_<n>``; an imported model's
-    bundle is named after its folder).
+    bundle is named after its folder). ``jobs`` caps parallel work (default: the cores, at
+    most 4): with more than one, the C-simulation library compiles beside the RTL steps.
+    ``build_options`` overrides how the C simulation and the testbench are compiled
+    (``csim_opt_level``, ``testbench_opt_flags``), for benchmarks/export_speed.py.
     """
+    from .testbench import default_jobs
+
+    jobs = jobs or default_jobs()
+    build = build_options or {}
     if not artifacts.exists():
         raise FatalError(f"trial {trial} has no saved model under {artifacts.root} (was it completed?); "
                          "only completed trials can be exported")
@@ -143,15 +151,20 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
                 echo(f"  trial {trial}: no hls4ml project: {exc}")
                 write_json_atomic(reports / "csim.json", result.csim)
             else:
-                # g++ on the C simulation and the RTL steps are independent subprocesses: run side by side
-                csim_build = ThreadPoolExecutor(1, thread_name_prefix="qnas-csim").submit(
-                    _timed, build_csim, hls_model, "csim_build_s", result.seconds)
+                # g++ on the C simulation and the RTL steps are independent subprocesses: side by side
+                compile_csim = lambda: _timed(lambda: build_csim(hls_model, build.get("csim_opt_level")),  # noqa: E731
+                                              "csim_build_s", result.seconds)
+                if jobs > 1:
+                    csim_build = ThreadPoolExecutor(1, thread_name_prefix="qnas-csim").submit(compile_csim)
+                else:
+                    csim_build = _done(compile_csim)
 
         if rtl:
             step = "rtl"
             echo(f"  trial {trial}: RTL generation (da4ml) + Verilator simulation")
             try:
-                result.rtl_sim = _run_rtl(open_spec, weights, work, x, y_qkeras, clock_ns, result.seconds)
+                result.rtl_sim = _run_rtl(open_spec, weights, work, x, y_qkeras, clock_ns, result.seconds,
+                                          jobs=jobs, opt_flags=build.get("testbench_opt_flags"))
             finally:
                 if csim_build is not None:
                     wait([csim_build])  # never leave g++ writing into a directory being removed
@@ -221,16 +234,26 @@ def _convert_for_csim(artifacts: TrialArtifacts, spec: ModelSpec, project: Path,
     return hls_model
 
 
-def _timed(func: Callable, arg: Any, key: str, seconds: dict[str, float]) -> None:
+def _timed(func: Callable[[], None], key: str, seconds: dict[str, float]) -> None:
     start = time.perf_counter()
     try:
-        func(arg)
+        func()
     finally:
         seconds[key] = time.perf_counter() - start
 
 
+def _done(func: Callable[[], None]) -> Future:
+    """``func`` run now, as a finished Future (the one-job path of the side-by-side steps)."""
+    future: Future = Future()
+    try:
+        future.set_result(func())
+    except Exception as exc:  # handed on by future.result(), like a pool's
+        future.set_exception(exc)
+    return future
+
+
 def _run_rtl(spec: ModelSpec, weights: ModelWeights, work: Path, x: np.ndarray, y_qkeras: np.ndarray,
-             clock_ns: float, seconds: dict[str, float]) -> dict[str, Any]:
+             clock_ns: float, seconds: dict[str, float], *, jobs: int, opt_flags=None) -> dict[str, Any]:
     from .rtl.design import generate_rtl
     from .testbench import run_testbench, write_testbench, write_vectors
 
@@ -240,7 +263,8 @@ def _run_rtl(spec: ModelSpec, weights: ModelWeights, work: Path, x: np.ndarray, 
     write_vectors(design, x, y_qkeras, work / "vectors")
     tb = write_testbench(design, len(x), work / "tb")
     start = time.perf_counter()
-    tb_result = run_testbench(tb, work / "vectors", design.files)
+    tb_result = run_testbench(tb, work / "vectors", design.files, jobs=jobs,
+                              **({"opt_flags": opt_flags} if opt_flags is not None else {}))
     seconds["rtl_sim_s"] = time.perf_counter() - start
     n_values = tb_result.checked * spec.n_outputs
     return {
