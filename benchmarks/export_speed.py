@@ -6,7 +6,7 @@ alone 391 s. This benchmark exports the same imported model twice in one run:
 * ``baseline``: the build settings of before — hls4ml's own ``-O3`` for the C-simulation
   library, Verilator's default ``-Os`` and one make job for the testbench, every step one
   after the other (``jobs=1``);
-* ``qnas``: today's defaults — C simulation at ``-O1`` compiled beside the RTL steps, the
+* ``qnas``: today's defaults — C simulation at ``-O0`` compiled beside the RTL steps, the
   testbench at ``-O0`` with parallel make jobs.
 
 Both exports must be bit-exact (C simulation and RTL against the model on every vector);
