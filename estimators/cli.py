@@ -10,6 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
+from qnas.parts import DEFAULT_PART
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser(
@@ -32,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--weights", metavar="W.npz|W.h5",
                    help="trained weights: qnas weights.npz, or a Keras HDF5 file with the spec's layer names "
                         "(sharper estimate; a folder's weights.npz is used by default)")
-    e.add_argument("--part", help="FPGA part (default xcvu13p-flga2577-2-e)")
+    e.add_argument("--part", help=f"FPGA part (default {DEFAULT_PART})")
     e.add_argument("--clock-ns", type=float, help="target clock period in ns (default: the part's)")
     e.add_argument("--json", action="store_true", help="print the full ResourceEstimate as JSON")
     e.set_defaults(func=_estimate)
@@ -70,9 +72,10 @@ def _estimate(args: argparse.Namespace) -> int:
         raise ConfigError("SPEC", f"no spec file at {spec_path}")
     try:
         spec = ModelSpec.from_json(spec_path.read_text())
-    except (SpecError, KeyError, ValueError, TypeError) as exc:
-        raise ConfigError("SPEC", f"{spec_path} is not a valid ModelSpec JSON: {exc}; for a Keras/QKeras "
-                                  "model, run `qnas import MODEL --out DIR` first and estimate DIR") from exc
+    except (SpecError, KeyError, ValueError, TypeError, AttributeError, RecursionError, OSError) as exc:
+        raise ConfigError("SPEC", f"{spec_path} is not a valid ModelSpec JSON: {type(exc).__name__}: "
+                                  f"{str(exc)[:300]}; for a Keras/QKeras model, run `qnas import MODEL --out DIR` "
+                                  "first and estimate DIR") from None
     weights = None
     if weights_path:
         try:

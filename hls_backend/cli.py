@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vectors", type=int, default=1000, help="test vectors per bundle (default 1000)")
     p.add_argument("--no-csim", action="store_true", help="skip the hls4ml C simulation")
     p.add_argument("--no-rtl", action="store_true", help="skip RTL generation and simulation")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing bundle of the same trial in --out (default: refuse)")
     p.set_defaults(func=_export)
 
     s = sub.add_parser("synth", help="synthesize a firmware bundle (open flow or vendor tools)",
@@ -65,7 +67,8 @@ def _export_imported(args: argparse.Namespace, artifacts) -> int:
     print(f"qnas export: imported model {name} -> {args.out} (part {part}, {clock_ns} ns)")
     res = export_trial(artifacts, args.out, 0, part=part, clock_ns=float(clock_ns), backend=args.backend,
                        n_vectors=args.vectors, csim=not args.no_csim, rtl=not args.no_rtl, name=name,
-                       provenance={"imported": str(artifacts.root.resolve()), "source": record.get("source")})
+                       provenance={"imported": str(artifacts.root.resolve()), "source": record.get("source")},
+                       force=args.force)
     return _report_export(name, res)
 
 
@@ -87,13 +90,15 @@ def _export(args: argparse.Namespace) -> int:
                          "run more trials or relax the budget")
     part = args.part or found.part
     clock_ns = args.clock_ns or found.clock_ns
-    print(f"qnas export: {len(numbers)} trial(s) of study {found.name!r} -> {args.out} (part {part}, {clock_ns} ns)")
+    print(f"qnas export: {len(numbers)} trial(s) of study {found.name!r} from {found.run_dir} -> {args.out} "
+          f"(part {part}, {clock_ns} ns)")
     failed = 0
     for number in numbers:
         artifacts = TrialArtifacts(found.artifacts_dir(number))
         res = export_trial(artifacts, args.out, number, part=part, clock_ns=clock_ns, backend=args.backend,
                            n_vectors=args.vectors, csim=not args.no_csim, rtl=not args.no_rtl,
-                           provenance={"study": found.name, "storage": found.url, "trial": number})
+                           provenance={"study": found.name, "storage": found.url, "trial": number},
+                           force=args.force)
         failed += _report_export(f"trial {number}", res)
         if res.ok:
             found.record(number, "export", {"bundle": str(res.bundle), "csim": res.csim, "rtl_sim": res.rtl_sim})
@@ -124,6 +129,7 @@ def _synth(args: argparse.Namespace) -> int:
     from .manifest import read_manifest
     from .study_access import record_synthesis
 
+    bad = 0
     for bundle in args.bundles:
         results = synthesize_bundle(bundle, args.flow, ecp5=not args.no_ecp5, timeout_s=args.timeout,
                                     ecp5_timeout_s=args.ecp5_timeout, vsynth=args.vsynth)
@@ -142,8 +148,9 @@ def _synth(args: argparse.Namespace) -> int:
         failed = {n: e["error"] for n, e in manifest["results"]["synthesis"].items() if "error" in e}
         for name, error in failed.items():
             print(f"  {name:14s} FAILED: {error.splitlines()[0]}")
+            bad += name not in results
         record_synthesis(manifest, results)
-    return 0
+    return 1 if bad else 0
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -151,7 +158,12 @@ def _verify(args: argparse.Namespace) -> int:
 
     bad = 0
     for bundle in args.bundles:
-        result = verify_bundle(bundle, testbench=not args.no_testbench)
+        try:
+            result = verify_bundle(bundle, testbench=not args.no_testbench)
+        except FatalError as exc:  # no manifest, a corrupt one, a failed export: this bundle fails
+            bad += 1
+            print(f"{bundle}: FAILED\n  - {exc}", file=sys.stderr)
+            continue
         if result.ok:
             tb = result.testbench
             extra = f"; testbench {tb['checked']} vectors, 0 mismatches" if tb else ""

@@ -22,11 +22,12 @@ from typing import Callable
 import pandas as pd
 
 from qnas.errors import ConfigError, FatalError, InfeasibleCandidate, QnasError
+from qnas.spec import ModelSpec
 
 from ._interrupt import CtrlC
 from ._progress import Progress, best_feasible_label
 from ._storage import check_storage_writable, default_storage, disk_error, ensure_dir, open_storage
-from ._trial import QKerasTrainer, Trainer, TrialRunner, trained_networks
+from ._trial import QKerasTrainer, Trainer, TrialRunner, trained_networks, training_recipe
 from .config import StudyConfig
 from .constraints import BudgetRejection, estimate_summary
 from .datasets import load_dataset
@@ -110,7 +111,7 @@ def _open_study(config: StudyConfig, url: str, run_dir: Path, resume: bool, seed
     identity = {"objectives": [o.metric for o in config.objectives], "directions": config.directions,
                 "dataset": config.dataset.name, "seed": seed}
     stored = {k: study.user_attrs[k] for k in identity if k in study.user_attrs}
-    if not stored:
+    if not stored or n_existing == 0:  # a study without trials (e.g. its data was refused) binds nothing
         # plus what later stages (export, synthesis) need to read the study without the YAML
         for key, value in {**identity, "part": config.budget.part.name, "clock_ns": config.budget.clock_ns,
                            "run_dir": str(run_dir.resolve()), "study_file": str(config.source or "")}.items():
@@ -152,10 +153,13 @@ def pareto_trial_numbers(study) -> list[int]:
 
 
 def _distinct_designs(trials) -> list[int]:
-    """Trial numbers, one per distinct spec (a sampler may draw the same candidate twice)."""
+    """Trial numbers, one per distinct spec and training recipe (a sampler may draw the same
+    candidate twice)."""
     first: dict[str, int] = {}
     for t in sorted(trials, key=lambda t: t.number):
-        first.setdefault(t.user_attrs.get("fingerprint", str(t.number)), t.number)
+        spec_json = t.user_attrs.get("spec")
+        recipe = training_recipe(ModelSpec.from_json(spec_json)) if spec_json else ""
+        first.setdefault(t.user_attrs.get("fingerprint", str(t.number)) + recipe, t.number)
     return sorted(first.values())
 
 
@@ -163,11 +167,16 @@ def _counts_toward_total(trial) -> bool:
     return trial.state.is_finished() and not trial.user_attrs.get("interrupted")
 
 
-def _impossible_budget_message(config: StudyConfig, n: int, keys: Counter, producer: str) -> str:
+def _impossible_budget_message(config: StudyConfig, n: int, keys: Counter, producer: str,
+                               infeasible: Counter | None = None) -> str:
     b = config.budget
     limits = {"lut": f"max_lut={b.max_lut:g}", "ff": f"max_ff={b.max_ff:g}", "dsp": f"max_dsp={b.max_dsp:g}",
               "bram": f"max_bram={b.max_bram:g}", "latency_ns": f"max_latency_ns={b.max_latency_ns}",
               "ii": f"max_ii={b.max_ii}"}
+    if infeasible and sum(infeasible.values()) * 2 > n:  # mostly unrealisable, not over budget
+        reason, count = infeasible.most_common(1)[0]
+        return (f"the last {n} candidates were all rejected before training; {count} of them could not be "
+                f"realised: {reason}. Change the search_space key it names (not the budget)")
     named = ", ".join(f"budget.{limits[k]} ({c}/{n})" for k, c in keys.most_common())
     return (f"the budget looks impossible: the last {n} candidates were all rejected before training "
             f"by the estimator ({producer}) on {b.part.name} at {b.clock_ns:g} ns. Violated: "
@@ -251,6 +260,8 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
     if dataset.task != space.task:
         raise ConfigError("search_space.family", f"family {space.family!r} builds {space.task} models, but "
                           f"dataset {dataset.name!r} is an {dataset.task} dataset; choose a matching family")
+    space.check_dataset_shape(dataset.n_features,
+                              dataset.n_classes if dataset.task == "classification" else dataset.n_features)
     references = _baselines(config, dataset, study, run_dir, echo)
     if config.warm_start and not study.get_trials(deepcopy=False):
         for ref, params in config.warm_start:
@@ -278,6 +289,7 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
     bar = Progress(n_total, min(done, n_total), config.name, disable=not progress)
     n_run, rejections, failures = 0, 0, 0
     rejected_keys: Counter = Counter()
+    infeasible: Counter = Counter()
     producer = ""
     pending = None
     with CtrlC() as ctrl_c:  # Ctrl-C stops the run even where its exception gets swallowed
@@ -292,6 +304,8 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
                     if isinstance(detail, BudgetRejection):
                         rejected_keys.update(detail.violated)
                         producer = detail.estimate.producer
+                    else:
+                        infeasible[detail.reason[:300]] += 1
                 else:
                     failures += 1
                     rejections = 0
@@ -306,7 +320,7 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
                             "failed": counts.get("fail", 0)})
                 if rejections >= config.max_consecutive_rejections:
                     raise ImpossibleBudget(_impossible_budget_message(config, rejections, rejected_keys,
-                                                                      producer or "estimator"))
+                                                                      producer or "estimator", infeasible))
                 if failures >= MAX_CONSECUTIVE_FAILURES:
                     raise FatalError(f"{failures} trials in a row failed; the last with {last_error}. "
                                      f"See the 'reason' column of {run_dir / 'results.csv'} and the trial "
