@@ -18,6 +18,7 @@ path named, not after an hour of training. Example (``studies/default.yaml``)::
     max_consecutive_rejections: 50
     baselines: [imported/tagger]     # models from `qnas import`: reference points on the front
     warm_start: [imported/tagger]    # their architectures become the first trials
+    references: [{name: ..., spec: {...}, metrics: {...}}, {file: ...}]   # see qnas.references
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from nas.baselines import parse_reference_paths
 from nas.datasets.registry import check_dataset_name
 from qnas.errors import ConfigError
 from qnas.parts import DEFAULT_PART
+from qnas.references import parse_references
 from qnas.validation import (Field, InstanceOf, Interval, OneOf, check_keys, check_mapping, check_value,
                              describe, join_key, validate_section)
 from search_spaces import SearchSpace, build_search_space
@@ -96,6 +98,7 @@ class StudyConfig:
     max_consecutive_rejections: int = 50
     baselines: tuple = ()       # nas.baselines.Reference: reference points on the front
     warm_start: tuple = ()      # (Reference, Optuna params): enqueued as the first trials
+    references: tuple = ()
     source: Path | None = None
 
     @property
@@ -222,6 +225,8 @@ _STUDY_FIELDS = {
     "max_consecutive_rejections": Field((Interval(int, 1, 1_000_000),), 50),
     "baselines": Field((), (), parse=parse_reference_paths),
     "warm_start": Field((), (), parse=parse_reference_paths),
+    # designs the dashboards draw beside the front (qnas.references); the driver ignores them
+    "references": Field((), (), parse=parse_references),
 }
 
 

@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "hls_backend.cli",    # export, synth, verify
     "estimators.cli",     # calibrate, estimate
     "nas.datasets.cli",   # data make-jets / data info
+    "studies.dashboard.cli",  # report, dashboard
 )
 
 
