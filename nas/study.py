@@ -186,6 +186,22 @@ def _impossible_budget_message(config: StudyConfig, n: int, keys: Counter, produ
             "narrow search_space to smaller candidates (fewer/narrower layers, fewer bits, larger reuse).")
 
 
+def _baselines(config: StudyConfig, dataset, study, run_dir: Path, echo: Callable[[str], None]) -> list[dict]:
+    """Score the study's reference models on its data and budget; kept in the study and the run dir."""
+    if not config.baselines:
+        return []
+    from qnas._io import write_json_atomic
+
+    from .baselines import evaluate_baselines
+
+    refs = evaluate_baselines(config.baselines, dataset, config.budget, config.objectives)
+    study.set_user_attr("baselines", refs)
+    write_json_atomic(run_dir / "baselines.json", refs)
+    echo(f"qnas run: {len(refs)} reference model(s) scored on {dataset.name}: "
+         + ", ".join(r["name"] for r in refs))
+    return refs
+
+
 def _run_trial(study, runner: TrialRunner, trial) -> tuple[str, Exception | None]:
     """Run one trial and tell Optuna its fate: ("complete" | "rejected" | "failed", exception).
 
@@ -273,6 +289,11 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
                           f"dataset {dataset.name!r} is an {dataset.task} dataset; choose a matching family")
     space.check_dataset_shape(dataset.n_features,
                               dataset.n_classes if dataset.task == "classification" else dataset.n_features)
+    references = _baselines(config, dataset, study, run_dir, echo)
+    if config.warm_start and not study.get_trials(deepcopy=False):
+        for ref, params in config.warm_start:
+            study.enqueue_trial(params, user_attrs={"warm_start": str(ref.path)})
+            echo(f"qnas run: warm start: the first trial is {ref.name} ({ref.spec.architecture})")
     runner = TrialRunner(config, dataset, trainer or trainer_for(config, seed, echo=_hgq2_echo(echo, progress)), run_dir,
                          trained_networks(study.get_trials(deepcopy=False)))
     done = sum(_counts_toward_total(t) for t in study.get_trials(deepcopy=False))
@@ -359,6 +380,10 @@ def run_study(config: StudyConfig, *, n_trials: int | None = None, storage: str 
     echo(f"\nPareto set ({len(pareto)} feasible trials, objectives "
          f"{', '.join(f'{o.metric} ({o.direction})' for o in config.objectives)} on the validation split):")
     echo(format_pareto(table, pareto, config.objectives))
+    for ref in references:
+        scores = ", ".join(f"{k} {v:,.4g}" for k, v in ref["objectives"].items() if v is not None)
+        test = f"; test accuracy {ref['test']['accuracy']:.4f}" if "accuracy" in ref["test"] else ""
+        echo(f"reference {ref['name']} ({ref['architecture']}): {scores}{test}")
     echo(f"\nqnas run: {n_run} trials in {seconds:.0f} s; results in {run_dir / 'results.csv'} "
          f"(and .parquet); study {config.name!r} in {url}")
     return StudyResult(config.name, url, run_dir, table, pareto, n_run, seconds,
