@@ -20,6 +20,7 @@ path named, not after an hour of training. Example (``studies/default.yaml``)::
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,8 @@ class StudyConfig:
     out: str | None = None
     max_consecutive_rejections: int = 50
     source: Path | None = None
+    #: the search_space section as written (canonical JSON): what workers compare to join a study
+    search_space_text: str = field(default="", compare=False, repr=False)
 
     @property
     def directions(self) -> list[str]:
@@ -106,7 +109,8 @@ class StudyConfig:
             if obj.is_quality and obj.metric not in allowed:
                 raise ConfigError(f"objectives[{i}]", f"{obj.metric!r} does not apply to the {space.task} "
                                   f"task of family {space.family!r}; use one of {', '.join(allowed)}")
-        return cls(source=source, **values)
+        text = json.dumps(data["search_space"], sort_keys=True, default=str)
+        return cls(source=source, search_space_text=text, **values)
 
 
 def _parse_name(value: Any, path: str) -> str:
