@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from qnas.cli import positive_int
 from qnas.errors import FatalError
 
 
@@ -27,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vectors", type=int, default=1000, help="test vectors per bundle (default 1000)")
     p.add_argument("--no-csim", action="store_true", help="skip the hls4ml C simulation")
     p.add_argument("--no-rtl", action="store_true", help="skip RTL generation and simulation")
+    p.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                   help="export N designs at once, one process each (default 1)")
+    p.add_argument("--run-dir", metavar="DIR",
+                   help="where the study's trials/ are on this machine (default: the run directory the "
+                        "study records; give it when the shared folder is mounted elsewhere here)")
     p.set_defaults(func=_export)
 
     s = sub.add_parser("synth", help="synthesize a firmware bundle (open flow or vendor tools)",
@@ -39,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--vsynth", action="store_true", help="vendor flow: also run Vivado logic synthesis")
     s.add_argument("--timeout", type=float, default=3600, help="seconds per tool run (default 3600)")
     s.add_argument("--ecp5-timeout", type=float, help="seconds for ECP5 place and route (default: --timeout)")
+    s.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                   help="synthesize N bundles at once, one process each (default 1)")
     s.set_defaults(func=_synth)
 
     v = sub.add_parser("verify", help="check a bundle's checksums and replay its testbench",
@@ -50,12 +58,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from qnas._parallel import run_tasks
     from qnas.artifacts import TrialArtifacts
 
-    from .bundle import export_trial
     from .study_access import open_finished_study
 
     found = open_finished_study(args.storage, args.study)
+    if args.run_dir:
+        found.run_dir = Path(args.run_dir).resolve()
     numbers = found.pareto_numbers() if args.pareto else args.trial
     if not numbers:
         raise FatalError(f"study {found.name!r} has no feasible Pareto-optimal trial to export; "
@@ -64,11 +74,13 @@ def _export(args: argparse.Namespace) -> int:
     clock_ns = args.clock_ns or found.clock_ns
     print(f"qnas export: {len(numbers)} trial(s) of study {found.name!r} -> {args.out} (part {part}, {clock_ns} ns)")
     failed = 0
-    for number in numbers:
-        artifacts = TrialArtifacts(found.artifacts_dir(number))
-        res = export_trial(artifacts, args.out, number, part=part, clock_ns=clock_ns, backend=args.backend,
-                           n_vectors=args.vectors, csim=not args.no_csim, rtl=not args.no_rtl,
-                           provenance={"study": found.name, "storage": found.url, "trial": number})
+    jobs = [(TrialArtifacts(found.artifacts_dir(number)), number) for number in numbers]
+    options = {"out_dir": args.out, "part": part, "clock_ns": clock_ns, "backend": args.backend,
+               "n_vectors": args.vectors, "csim": not args.no_csim, "rtl": not args.no_rtl,
+               "study": found.name, "storage": found.url}
+    for (_, number), res, error in run_tasks(_export_one, jobs, args.workers, options):
+        if error is not None:
+            raise error
         if res.ok:
             parts = [f"trial {number}: {res.bundle}"]
             if res.csim and "skipped" in res.csim:
@@ -88,14 +100,27 @@ def _export(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _export_one(job: tuple, *, out_dir: str, study: str, storage: str, **options: Any):
+    """One design's export (a pool task: module-level, so a spawned process can run it)."""
+    from .bundle import export_trial
+
+    artifacts, number = job
+    return export_trial(artifacts, out_dir, number, provenance={"study": study, "storage": storage, "trial": number},
+                        **options)
+
+
 def _synth(args: argparse.Namespace) -> int:
+    from qnas._parallel import run_tasks
+
     from .bundle import synthesize_bundle
     from .manifest import read_manifest
     from .study_access import record_synthesis
 
-    for bundle in args.bundles:
-        results = synthesize_bundle(bundle, args.flow, ecp5=not args.no_ecp5, timeout_s=args.timeout,
-                                    ecp5_timeout_s=args.ecp5_timeout, vsynth=args.vsynth)
+    options = {"flow": args.flow, "ecp5": not args.no_ecp5, "timeout_s": args.timeout,
+               "ecp5_timeout_s": args.ecp5_timeout, "vsynth": args.vsynth}
+    for bundle, results, error in run_tasks(synthesize_bundle, list(args.bundles), args.workers, options):
+        if error is not None:
+            raise error
         manifest = read_manifest(Path(bundle))
         estimate = manifest["results"].get("estimate_open" if args.flow == "open" else "estimate") or {}
         print(f"{bundle}:")

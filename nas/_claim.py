@@ -118,7 +118,7 @@ def claim_lock(storage: StorageURL, optuna_storage, study_name: str, timeout_s: 
     engine = optuna_storage.engine
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(sqlalchemy.text("SET lock_timeout = :ms").bindparams(ms=f"{int(timeout_s * 1000)}ms"))
+            conn.execute(sqlalchemy.text(f"SET lock_timeout = '{int(timeout_s * 1000)}ms'"))
             conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": _lock_key(study_name)})
             release = sqlalchemy.text("SELECT pg_advisory_unlock(:k)").bindparams(k=_lock_key(study_name))
         elif engine.dialect.name in ("mysql", "mariadb"):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import re
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,11 +84,20 @@ class StorageURL:
             engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
         elif self.sqlalchemy_url.startswith(("mysql", "mariadb")):
             engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                self.sqlalchemy_url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_s,
-                grace_period=grace_s, heartbeat_stale_trial_callback=stale_callback)
+        from sqlalchemy.exc import IntegrityError, ProgrammingError
+        for attempt in range(5):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    return optuna.storages.RDBStorage(
+                        self.sqlalchemy_url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_s,
+                        grace_period=grace_s, heartbeat_stale_trial_callback=stale_callback)
+            except (IntegrityError, ProgrammingError):
+                # workers started together on an empty database race to create Optuna's tables;
+                # the loser finds them made on the next try
+                if attempt == 4:
+                    raise
+                time.sleep(0.5 + attempt)
 
 
 def _bad_scheme(url: str, scheme: str) -> FatalError:

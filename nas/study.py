@@ -151,7 +151,7 @@ def _open_study(config: StudyConfig, storage: StorageURL, optuna_storage, run_di
         echo(f"qnas run: nothing to resume: no study {config.name!r} in {url}; starting a new one")
     # A resumed sampler gets a fresh seed derived from the trial count, so it does not replay
     # (and duplicate) the candidates drawn before the interruption; reruns stay reproducible.
-    sampler = make_sampler(config, sampler_seed + n_existing)
+    sampler = make_sampler(config, (sampler_seed + n_existing) % 2**32)
     try:
         if existing is not None:
             study = optuna.load_study(study_name=config.name, storage=optuna_storage, sampler=sampler)
