@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import optuna
+import pytest
 
 from test_bundle import _trial
 
@@ -13,6 +14,7 @@ from hls_backend.manifest import read_manifest
 from qnas.artifacts import TrialArtifacts
 
 
+@pytest.mark.slow  # two Verilator builds
 def test_export_pool_builds_every_design_of_the_study(tmp_path):
     run = tmp_path / "run"
     art, spec = _trial(run)

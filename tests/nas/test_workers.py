@@ -65,14 +65,30 @@ def _env() -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_workers():
+    """A failed test must not leave its workers running into the next one."""
+    yield
+    while _STARTED:
+        p = _STARTED.pop()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def _start(tmp_path, storage: str, n_trials: int, index: int, seconds: float = 0.05, **extra) -> subprocess.Popen:
     settings = {"storage": storage, "out": str(tmp_path / "run"), "n_trials": n_trials, "index": index,
                 "seconds": seconds, "log": str(tmp_path / "trained.log"), **extra}
-    return subprocess.Popen([sys.executable, str(WORKER), json.dumps(settings)], env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, str(WORKER), json.dumps(settings)], env=_env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _STARTED.append(p)
+    return p
 
 
-def _finish(procs, timeout=300) -> list[tuple[int, str]]:
+def _finish(procs, timeout=600) -> list[tuple[int, str]]:
     out = []
     for p in procs:
         _, err = p.communicate(timeout=timeout)
@@ -113,26 +129,29 @@ def test_three_workers_meet_the_budget_exactly_and_train_nothing_twice(tmp_path,
     assert len({t.user_attrs["worker"] for t in trials}) >= 2  # the work was really shared
 
 
-def _running_trial_of(storage: str, pid: int, timeout: float = 120):
+def _a_training_trial(storage: str, procs, timeout: float = 600):
+    """(process, trial) of a worker that is training a candidate right now."""
+    pids = {f":{p.pid}": p for p in procs}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for t in _trials(storage):
-            if t.state == TrialState.RUNNING and t.user_attrs.get("worker", "").endswith(f":{pid}") \
-                    and "network_key" in t.user_attrs:
-                return t
-        time.sleep(0.1)
-    raise AssertionError(f"worker {pid} never ran a trial")
+            worker = t.user_attrs.get("worker", "")
+            suffix = worker[worker.rfind(":"):] if worker else ""
+            if t.state == TrialState.RUNNING and "network_key" in t.user_attrs and suffix in pids:
+                return pids[suffix], t
+        time.sleep(0.2)
+    raise AssertionError("no worker started training within the timeout")
 
 
 def test_a_killed_worker_s_trial_is_failed_and_its_candidate_retried(tmp_path, pg_url):
     procs = [_start(tmp_path, pg_url, 12, index, seconds=1.5) for index in range(3)]
-    victim = _running_trial_of(pg_url, procs[0].pid)
-    time.sleep(0.3)
+    killed, victim = _a_training_trial(pg_url, procs)
     complete_before = {t.number: t.values for t in _trials(pg_url) if t.state == TrialState.COMPLETE}
-    os.kill(procs[0].pid, signal.SIGKILL)
-    results = _finish(procs[1:])
+    os.kill(killed.pid, signal.SIGKILL)
+    others = [p for p in procs if p is not killed]
+    results = _finish(others)
     assert [code for code, _ in results] == [0, 0], results
-    procs[0].wait()
+    killed.wait()
     trials = {t.number: t for t in _trials(pg_url)}
     assert trials[victim.number].state == TrialState.FAIL
     retries = [t for t in trials.values() if victim.number in t.system_attrs.get("retry_history", ())]
@@ -146,7 +165,7 @@ def test_a_killed_worker_s_trial_is_failed_and_its_candidate_retried(tmp_path, p
 
 def test_database_restart_mid_study_then_resume_finishes(tmp_path, pg, pg_url):
     procs = [_start(tmp_path, pg_url, 16, index, seconds=0.4, grace=2) for index in range(2)]
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600
     while sum(t.state.is_finished() for t in _trials(pg_url)) < 4:
         assert time.monotonic() < deadline, "no progress before the restart"
         time.sleep(0.2)
@@ -166,7 +185,7 @@ def test_database_restart_mid_study_then_resume_finishes(tmp_path, pg, pg_url):
 def test_two_runs_at_once_on_one_sqlite_file_duplicate_nothing(tmp_path):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     first = _start(tmp_path, storage, 10, 0, seconds=0.3, join=False)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600
     while not (tmp_path / "trained.log").exists():  # the first run is training
         assert time.monotonic() < deadline and first.poll() is None
         time.sleep(0.1)
