@@ -58,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from nas.storage_url import parse_storage_url
     from qnas._parallel import run_tasks
     from qnas.artifacts import TrialArtifacts
 
@@ -77,7 +78,7 @@ def _export(args: argparse.Namespace) -> int:
     jobs = [(TrialArtifacts(found.artifacts_dir(number)), number) for number in numbers]
     options = {"out_dir": args.out, "part": part, "clock_ns": clock_ns, "backend": args.backend,
                "n_vectors": args.vectors, "csim": not args.no_csim, "rtl": not args.no_rtl,
-               "study": found.name, "storage": found.url}
+               "study": found.name, "storage": parse_storage_url(found.url).without_password}
     for (_, number), res, error in run_tasks(_export_one, jobs, args.workers, options):
         if error is not None:
             raise error

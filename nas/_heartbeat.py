@@ -92,7 +92,9 @@ def fail_stale_trials(study, storage: StorageURL, optuna_storage, grace_s: float
     now = time.time()
     for t in study.get_trials(deepcopy=True, states=(TrialState.RUNNING,)):
         beat = t.user_attrs.get(LEASE_ATTR)
-        if beat is None or now - float(beat) <= grace_s:
+        if beat is None:  # died before its first beat: judge it by its start
+            beat = t.datetime_start.timestamp() if t.datetime_start else now
+        if now - float(beat) <= grace_s:
             continue
         try:
             changed = optuna_storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)

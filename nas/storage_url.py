@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from qnas.errors import FatalError, ToolNotFound
 
-__all__ = ["StorageURL", "parse_storage_url", "connection_problem", "is_connection_error",
+__all__ = ["StorageURL", "parse_storage_url", "open_storage_url", "connection_problem", "is_connection_error",
            "SCHEMES"]
 
 #: what the user may write before ``://`` (SQLAlchemy dialect[+driver], or journal)
@@ -67,6 +67,11 @@ class StorageURL:
     def redacted(self) -> str:
         """The URL without its password, for messages and logs."""
         return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", self.url)
+
+    @property
+    def without_password(self) -> str:
+        """The URL to record (bundle provenance): readers authenticate via PGPASSWORD or ~/.pgpass."""
+        return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1@", self.url)
 
     def open(self, *, heartbeat_s: int | None = None, grace_s: int | None = None,
              stale_callback=None):
@@ -152,6 +157,18 @@ def parse_storage_url(url: str) -> StorageURL:
         raise ToolNotFound(f"storage URL {url!r} asks for the driver {driver!r}, which is not installed; "
                            f"install it, or drop '+{driver}' ({_INSTALL[dialect]})")
     return StorageURL(url, "rdb", f"{dialect}+{driver}://{rest}")
+
+
+def open_storage_url(url: str):
+    """The Optuna storage behind any qnas storage URL, for readers (export, synthesis records)."""
+    storage = parse_storage_url(url)
+    try:
+        return storage.open()
+    except Exception as exc:
+        problem = connection_problem(exc, storage)
+        if problem is None:
+            raise
+        raise problem from exc
 
 
 def is_connection_error(exc: BaseException) -> bool:

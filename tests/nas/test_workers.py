@@ -127,6 +127,10 @@ def test_three_workers_meet_the_budget_exactly_and_train_nothing_twice(tmp_path,
     # every complete trial either trained its network or took it from the trial that did
     assert len(trained) == sum("weights_from" not in t.user_attrs for t in complete)
     assert len({t.user_attrs["worker"] for t in trials}) >= 2  # the work was really shared
+    # export reads the study from the server and finds every design's files where the workers put them
+    from hls_backend.study_access import open_finished_study
+    found = open_finished_study(pg_url)
+    assert found.pareto_numbers() and all(found.artifacts_dir(n).is_dir() for n in found.pareto_numbers())
 
 
 def _a_training_trial(storage: str, procs, timeout: float = 600):
