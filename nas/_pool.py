@@ -59,6 +59,10 @@ def run_pool(config: StudyConfig, workers: int, *, n_trials: int | None, storage
         raise FatalError(f"--workers {workers} needs a storage several processes can share; "
                          f"{given or 'the default'} is SQLite (one process at a time). Use --storage "
                          f"postgresql://user@host/db or journal:///{run_dir}/study.log (README: 'Many workers')")
+    if config.sampler.name == "nsga2" and config.sampler.population_size < workers:
+        echo(f"qnas run: note: NSGA-II population_size {config.sampler.population_size} < {workers} workers; "
+             "generations fill from completed trials, so each may overfill by up to one trial per worker "
+             "- a population of at least the number of workers keeps them meaningful")
     opened = open_study(config, n_trials=n_trials, storage=storage, resume=resume, out=out, seed=seed,
                         heartbeat_s=heartbeat_s, grace_s=grace_s, max_retries=max_retries, echo=echo)
     opened.close()

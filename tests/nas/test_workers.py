@@ -147,16 +147,21 @@ def _a_training_trial(storage: str, procs, timeout: float = 600):
     raise AssertionError("no worker started training within the timeout")
 
 
-def test_a_killed_worker_s_trial_is_failed_and_its_candidate_retried(tmp_path, pg_url):
-    procs = [_start(tmp_path, pg_url, 12, index, seconds=1.5) for index in range(3)]
-    killed, victim = _a_training_trial(pg_url, procs)
-    complete_before = {t.number: t.values for t in _trials(pg_url) if t.state == TrialState.COMPLETE}
+def _kill_one_worker_mid_trial(tmp_path, storage: str, n_trials: int, n_workers: int, read_storage=None):
+    read_storage = read_storage or storage
+    procs = [_start(tmp_path, storage, n_trials, index, seconds=1.5) for index in range(n_workers)]
+    killed, victim = _a_training_trial(read_storage, procs)
+    complete_before = {t.number: t.values for t in _trials(read_storage) if t.state == TrialState.COMPLETE}
     os.kill(killed.pid, signal.SIGKILL)
     others = [p for p in procs if p is not killed]
     results = _finish(others)
-    assert [code for code, _ in results] == [0, 0], results
+    assert [code for code, _ in results] == [0] * len(others), results
     killed.wait()
-    trials = {t.number: t for t in _trials(pg_url)}
+    return victim, complete_before, {t.number: t for t in _trials(read_storage)}
+
+
+def test_a_killed_worker_s_trial_is_failed_and_its_candidate_retried(tmp_path, pg_url):
+    victim, complete_before, trials = _kill_one_worker_mid_trial(tmp_path, pg_url, 12, 3)
     assert trials[victim.number].state == TrialState.FAIL
     retries = [t for t in trials.values() if victim.number in t.system_attrs.get("retry_history", ())]
     assert len(retries) == 1 and retries[0].params == victim.params and retries[0].state.is_finished()
@@ -165,6 +170,17 @@ def test_a_killed_worker_s_trial_is_failed_and_its_candidate_retried(tmp_path, p
     assert victim.number in replaced_numbers(list(trials.values()))
     assert {n: trials[n].values for n in complete_before} == complete_before  # no finished trial lost
     assert all(_artifacts_present(tmp_path, t) for t in trials.values() if t.state == TrialState.COMPLETE)
+
+
+def test_journal_lease_fails_a_killed_worker_s_trial(tmp_path):
+    # Optuna keeps no heartbeat in a journal: the lease qnas writes there must do the same job
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+    path = tmp_path / "study.log"
+    victim, _, trials = _kill_one_worker_mid_trial(tmp_path, f"journal:///{path}", 6, 2,
+                                                   JournalStorage(JournalFileBackend(str(path))))
+    assert trials[victim.number].state == TrialState.FAIL
+    assert any(victim.number in t.system_attrs.get("retry_history", ()) for t in trials.values())
+    assert budget_state(list(trials.values())).counted == 6
 
 
 def test_database_restart_mid_study_then_resume_finishes(tmp_path, pg, pg_url):
@@ -184,6 +200,20 @@ def test_database_restart_mid_study_then_resume_finishes(tmp_path, pg, pg_url):
     state = budget_state(trials)
     assert state.counted == 16 and state.running == 0 and state.waiting == 0
     assert all(_artifacts_present(tmp_path, t) for t in trials if t.state == TrialState.COMPLETE)
+
+
+def test_resume_while_a_run_is_live_on_postgresql_fails_nothing_live(tmp_path, pg_url):
+    live = _start(tmp_path, pg_url, 8, 0, seconds=1.0, join=False)
+    _, running = _a_training_trial(pg_url, [live])
+    config = StudyConfig.from_dict(small_study(n_trials=8))
+    run_study(config, storage=pg_url, out=tmp_path / "run", resume=True, trainer=FakeTrainer(), progress=False,
+              echo=lambda s: None, worker_index=5, heartbeat_s=1, grace_s=6, poll_s=0.3)
+    (code, err), = _finish([live])
+    assert code == 0, err  # the live run was not crashed
+    trials = {t.number: t for t in _trials(pg_url)}
+    assert trials[running.number].state != TrialState.FAIL  # its trial was not marked failed
+    assert not any(t.user_attrs.get("interrupted") for t in trials.values())
+    assert budget_state(list(trials.values())).counted == 8 and len(trials) == 8
 
 
 def test_two_runs_at_once_on_one_sqlite_file_duplicate_nothing(tmp_path):
