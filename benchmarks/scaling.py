@@ -88,6 +88,7 @@ def main() -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"runs": rows, "speedup": round(ratio, 3), "cpu_count": os.cpu_count(),
+                                         "load_average_end": round(os.getloadavg()[0], 1),
                                          "trials": args.trials, "epochs": args.epochs}, indent=2) + "\n")
     return 0
 
