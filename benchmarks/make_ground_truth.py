@@ -37,14 +37,25 @@ DEFAULT_OUT = DATA_DIR / "ground_truth_yosys_xcvu13p.jsonl"
 MASTER_SEED = 20261124
 
 
-def design_inputs(index: int, max_products: int, min_products: int = 0):
-    """Spec and weight seed of design ``index`` (pure function of index, sizes and master seed)."""
-    rng = np.random.default_rng([MASTER_SEED, index])
+def design_inputs(index: int, max_products: int, min_products: int = 0,
+                  sparsity: tuple[float, float] | None = None):
+    """Spec and weight seed of design ``index`` (pure function of index, sizes and master seed).
+
+    With ``sparsity=(lo, hi)`` every layer states a share of zero weights drawn uniformly
+    from that range in ``spec.metadata['sparsity']`` (the input a sparsity-aware search
+    gives the estimator), and its weights are drawn with that share of zeros.
+    """
+    rng = np.random.default_rng([MASTER_SEED, index] if sparsity is None else [MASTER_SEED, index, 1])
     while True:
         spec = sample_spec(rng, max_products=max_products)
         if sum(n_in * layer.units for layer, n_in, _ in spec.layer_inputs()) >= min_products:
             break
     seed = int(rng.integers(0, 2**31 - 1))
+    if sparsity is not None:
+        from dataclasses import replace
+
+        stated = {layer.name: round(float(rng.uniform(*sparsity)), 3) for layer in spec.layers}
+        spec = replace(spec, metadata={**dict(spec.metadata), "sparsity": stated})
     return spec, seed
 
 
@@ -104,7 +115,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ecp5-max-products", type=int, default=300)
     parser.add_argument("--time-budget-s", type=float, default=None, help="stop starting new designs after this long")
     parser.add_argument("--start", type=int, default=0)
+    parser.add_argument("--sparsity", metavar="LO,HI", help="sparse designs: each layer states a share of zero "
+                        "weights drawn from [LO, HI] in spec.metadata (e.g. 0.5,0.9)")
     args = parser.parse_args(argv)
+    sparsity = None
+    if args.sparsity:
+        try:
+            lo, hi = (float(v) for v in args.sparsity.split(","))
+        except ValueError:
+            parser.error(f"--sparsity must be LO,HI (two fractions); got {args.sparsity!r}")
+        if not 0.0 <= lo <= hi <= 1.0:
+            parser.error(f"--sparsity needs 0 <= LO <= HI <= 1; got {args.sparsity!r}")
+        sparsity = (lo, hi)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done = {r.key for r in read_records(args.out)} if args.out.exists() else set()
@@ -118,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.time_budget_s is not None and time.monotonic() - t_start > args.time_budget_s:
             print(f"time budget reached after {n_new} new designs", flush=True)
             break
-        spec, seed = design_inputs(index, args.max_products, args.min_products)
+        spec, seed = design_inputs(index, args.max_products, args.min_products, sparsity)
         key = f"{spec.fingerprint()}:{seed}"
         if key in done or key in failed:
             continue

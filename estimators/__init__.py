@@ -16,6 +16,7 @@ from .bitops import BitOpsEstimator, layer_bitops
 from .budget import Budget
 from .calibration import calibrate, find_calibration, load_estimator, save_estimator
 from .distributed import DistributedArithmeticEstimator
+from .hls4ml_model import _SHIPPED_CACHE as _hls4ml_shipped_cache
 from .hls4ml_model import HLSStrategyEstimator
 from .parts import DEFAULT_PART, PARTS, FPGAPart, get_part
 
@@ -28,6 +29,7 @@ def _estimator_for(strategy: str, part: str):
 def clear_cache() -> None:
     """Forget loaded calibrations (call after writing a new one in the same process)."""
     _estimator_for.cache_clear()
+    _hls4ml_shipped_cache.clear()
 
 
 def estimate(spec, weights=None, part=None, clock_ns=None):

@@ -77,6 +77,23 @@ class WeightPrior:
         vals = np.clip(vals, -top, top - 1)
         return np.where(rng.random(shape) < self.sparsity, 0, vals)
 
+    def for_zero_fraction(self, zero_fraction: float, bits: int, kind: str = "fixed") -> "WeightPrior":
+        """The prior whose kernels have ``zero_fraction`` zero weights in all (pruned + rounded to 0).
+
+        A spec's ``sparsity`` is the share of zero weights a trained (pruned) kernel has;
+        part of the Gaussian bulk rounds to zero as well, so the explicit share is what is
+        left once those are counted: ``s = (z - p0) / (1 - p0)``, clipped to [0, 1].
+        """
+        if not 0.0 <= zero_fraction <= 1.0:
+            raise ValueError(f"sparsity must be a fraction of zero weights in [0, 1]; got {zero_fraction!r}")
+        if kind == "binary":
+            return self
+        if kind == "ternary":
+            return WeightPrior(sparsity=float(zero_fraction), scale=self.scale)
+        p0 = 1.0 - expected_nonzero(bits, kind, WeightPrior(0.0, self.scale))
+        explicit = (zero_fraction - p0) / max(1.0 - p0, 1e-12)
+        return WeightPrior(sparsity=float(min(max(explicit, 0.0), 1.0)), scale=self.scale)
+
     def probabilities(self, bits: int, kind: str = "fixed") -> tuple[np.ndarray, np.ndarray]:
         """(integer values, probabilities) of one weight mantissa under the prior."""
         if kind == "binary":
@@ -116,3 +133,20 @@ def expected_nonzero(bits: int, kind: str = "fixed", prior: WeightPrior = Weight
 def expected_span(bits: int, kind: str = "fixed", prior: WeightPrior = WeightPrior()) -> float:
     """Expected CSD digit span of one weight under ``prior``."""
     return _moments(bits, kind, prior.sparsity, prior.scale)[2]
+
+
+@lru_cache(maxsize=512)
+def _sign_moments(bits: int, kind: str, sparsity: float, scale: float) -> tuple[float, float, float]:
+    values, p = WeightPrior(sparsity, scale).probabilities(bits, kind)
+    a = np.abs(values).astype(np.float64)
+    return float(p @ a), float(p @ a ** 2), float(p[values <= 0].sum())
+
+
+def abs_moments(bits: int, kind: str = "fixed", prior: WeightPrior = WeightPrior()) -> tuple[float, float]:
+    """(E|m|, E m^2) of one weight mantissa under ``prior`` (integer units)."""
+    return _sign_moments(bits, kind, prior.sparsity, prior.scale)[:2]
+
+
+def nonpositive_probability(bits: int, kind: str = "fixed", prior: WeightPrior = WeightPrior()) -> float:
+    """P(m <= 0) of one weight mantissa under ``prior``."""
+    return _sign_moments(bits, kind, prior.sparsity, prior.scale)[2]

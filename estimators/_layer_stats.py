@@ -96,9 +96,12 @@ def _accumulator_bits(n_in: int, q_in: Quantizer, layer: DenseLayerSpec, kernel_
 
 
 def layer_stats(spec: ModelSpec, weights: ModelWeights | None = None,
-                prior: WeightPrior | None = None) -> list[LayerStats]:
-    """One :class:`LayerStats` per layer; exact with ``weights``, expected without."""
-    prior = prior or WeightPrior()
+                prior: WeightPrior | list[WeightPrior] | None = None) -> list[LayerStats]:
+    """One :class:`LayerStats` per layer; exact with ``weights``, expected without.
+
+    ``prior`` is one prior for every layer or a list with one per layer (per-layer sparsity).
+    """
+    priors = list(prior) if isinstance(prior, (list, tuple)) else [prior or WeightPrior()] * len(spec.layers)
     if weights is not None:
         try:
             weights.check(spec)
@@ -107,6 +110,7 @@ def layer_stats(spec: ModelSpec, weights: ModelWeights | None = None,
             raise UnsupportedSpec(f"weights do not fit the spec: {exc}") from exc
     out = []
     for index, (layer, n_in, q_in) in enumerate(spec.layer_inputs()):
+        prior = priors[index]
         lw: LayerWeights | None = weights[index] if weights is not None else None
         if lw is not None:
             ints = _weight_ints(lw.kernel, layer.weight)

@@ -24,6 +24,7 @@ from .distributed import DistributedArithmeticEstimator
 from .ground_truth import read_records, split_records
 from .hls4ml_model import HLSStrategyEstimator
 from .parts import get_part
+from .vendor_sweeps import is_wa_hls4ml_csv, read_wa_hls4ml, split_rows
 
 PACKAGE_DIR = Path(__file__).parent / "data" / "coefficients"
 
@@ -31,7 +32,7 @@ PACKAGE_DIR = Path(__file__).parent / "data" / "coefficients"
 KIND_OF_STRATEGY = {"distributed_arithmetic": "distributed_arithmetic", "latency": "hls4ml", "resource": "hls4ml"}
 _CLASSES = {"distributed_arithmetic": DistributedArithmeticEstimator, "hls4ml": HLSStrategyEstimator}
 #: the tool a calibration is assumed to come from when none is asked for, per kind
-DEFAULT_TOOL = {"distributed_arithmetic": "yosys", "hls4ml": "vivado"}
+DEFAULT_TOOL = {"distributed_arithmetic": "yosys", "hls4ml": "vitis-hls"}
 
 
 def user_dir() -> Path:
@@ -115,8 +116,10 @@ def calibrate(sources: Sequence[str | Path], *, part: str | None = None, tool: s
 
     ``sources`` are ground-truth datasets (``*.jsonl`` written by
     ``benchmarks/make_ground_truth.py``; only their training split is used unless
-    ``include_heldout``) and/or hls4ml project directories holding Vivado/Vitis reports and
-    the trial's ``spec.json`` (read with ``hls_backend.vendor_reports``).
+    ``include_heldout``), wa-hls4ml sweep CSVs of Vitis HLS C-synthesis results
+    (:mod:`estimators.vendor_sweeps`, same split rule) and/or hls4ml project directories
+    holding Vivado/Vitis reports and the trial's ``spec.json`` (read with
+    ``hls_backend.vendor_reports``).
     """
     if not sources:
         raise ConfigError("REPORTS", "give at least one ground-truth .jsonl file or hls4ml project directory")
@@ -130,13 +133,19 @@ def calibrate(sources: Sequence[str | Path], *, part: str | None = None, tool: s
                 kind = KIND_OF_STRATEGY[record.spec.strategy]
                 key = (kind, tool or record.truth.producer.split()[0], part or record.truth.part)
                 groups.setdefault(key, []).append((record.spec, record.truth, record.weights()))
+        elif is_wa_hls4ml_csv(path):
+            rows = read_wa_hls4ml(path)
+            for row in (rows if include_heldout else split_rows(rows)[0]):
+                key = ("hls4ml", tool or row.truth.producer.split()[0], part or row.truth.part)
+                groups.setdefault(key, []).append((row.spec, row.truth, None))
         elif path.is_dir():
             spec, truth, weights = _vendor_project(path, part)
             kind = KIND_OF_STRATEGY[spec.strategy]
             key = (kind, tool or truth.producer.split()[0], part or truth.part)
             groups.setdefault(key, []).append((spec, truth, weights))
         else:
-            raise ConfigError(str(source), "not a ground-truth .jsonl file nor an hls4ml project directory")
+            raise ConfigError(str(source), "not a ground-truth .jsonl file, a wa-hls4ml results .csv nor an hls4ml "
+                              "project directory")
     written = []
     for (kind, tool_name, part_name), rows in groups.items():
         estimator = _CLASSES[kind](tool=tool_name)

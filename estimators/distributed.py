@@ -40,6 +40,7 @@ from ._da_trace import FF_FEATURES as TRACE_FF_FEATURES
 from ._da_trace import LUT_FEATURES as TRACE_LUT_FEATURES
 from ._fitting import calibration_record, fit_relative_nnls
 from ._layer_stats import LayerStats, layer_stats, log2ceil
+from ._sparsity import layer_priors, spec_sparsity
 from ._surrogate import expected_max_terms, load_surrogate
 from ._surrogate import predict as surrogate_predict
 from .parts import DEFAULT_PART, get_part
@@ -113,11 +114,13 @@ class DistributedArithmeticEstimator:
         clock = float(clock_ns) if clock_ns is not None else fpga.default_clock_ns
         cutoff = pipeline_cutoff(clock, self.adders_per_ns)
         coef = self._coef()
-        stats = layer_stats(spec, weights, self.prior)
+        priors = layer_priors(spec, self.prior)
+        stats = live_stats(spec, weights, priors)
         notes: list[str] = []
 
         lut_layers = self._analytic_lut_layers(stats, coef)
-        depth, profile = self._analytic_depth(stats, coef["depth_offset"])
+        # depth from the full columns: the longest live column is as long as any column
+        depth, profile = self._analytic_depth(layer_stats(spec, weights, priors), coef["depth_offset"])
         n_stages, cycles = cycles_for_depth(depth, cutoff)
         ff_total = self._analytic_ff(stats, profile, depth, cutoff, coef)
         lut_total = float(sum(lut_layers))
@@ -134,8 +137,11 @@ class DistributedArithmeticEstimator:
             notes.append("trace tier: adder graph and pipeline from da4ml (the RTL generator's own trace); "
                          "per-layer LUT split in proportion to the analytic model")
         elif weights is None:
+            given = [z for z in spec_sparsity(spec) if z is not None]
             notes.append("pre-training estimate: expected CSD digits under the weight prior "
-                         f"(sparsity {self.prior.sparsity:g}); pass weights for the per-model figure")
+                         + (f"with the spec's sparsity ({len(given)} layer(s))" if given else
+                            f"(sparsity {self.prior.sparsity:g}; the spec states none)")
+                         + "; pass weights for the per-model figure")
         else:
             notes.append("analytic tier with exact CSD digit counts from the weights")
 
@@ -164,21 +170,22 @@ class DistributedArithmeticEstimator:
         weights = list(weights) if weights is not None else [None] * len(specs)
         coef = {k: (list(v) if isinstance(v, list) else v) for k, v in DEFAULT_COEF.items()}
         clock = [t.clock_ns for t in truths]
-        stats = [layer_stats(s, w, self.prior) for s, w in zip(specs, weights)]
+        stats = [live_stats(s, w, layer_priors(s, self.prior)) for s, w in zip(specs, weights)]
+        full = [layer_stats(s, w, layer_priors(s, self.prior)) for s, w in zip(specs, weights)]
         cycles = np.array([t.latency_cycles for t in truths])
         best = (-1, coef["depth_offset"])
         for offset in np.arange(-1.0, 2.01, 0.0625):
             hits = sum(cycles_for_depth(self._analytic_depth(st, offset)[0],
                                         pipeline_cutoff(c, self.adders_per_ns))[1] == y
-                       for st, c, y in zip(stats, clock, cycles))
+                       for st, c, y in zip(full, clock, cycles))
             if hits > best[0]:
                 best = (hits, float(offset))
         coef["depth_offset"] = best[1]
         lut_x = np.array([self._lut_features(st).sum(axis=0) for st in stats])
         coef["lut"] = fit_relative_nnls(lut_x, [t.lut for t in truths]).tolist()
         ff_x = []
-        for st, c in zip(stats, clock):
-            depth, profile = self._analytic_depth(st, coef["depth_offset"])
+        for st, st_full, c in zip(stats, full, clock):
+            depth, profile = self._analytic_depth(st_full, coef["depth_offset"])
             ff_x.append(self._ff_features(st, profile, depth, pipeline_cutoff(c, self.adders_per_ns)))
         coef["ff"] = fit_relative_nnls(np.array(ff_x), [t.ff for t in truths]).tolist()
         rows = [(self._trace(s, w, pipeline_cutoff(t.clock_ns, self.adders_per_ns)), t)
@@ -314,6 +321,126 @@ class DistributedArithmeticEstimator:
             notes.append("outside the calibration data: " + ", ".join(
                 f"{k}={here[k][1]:g} (calibrated {rng[k][0]:g}..{rng[k][1]:g})" for k in outside))
         return not outside and not other_family, notes
+
+
+def live_stats(spec: ModelSpec, weights: ModelWeights | None, priors: Sequence[WeightPrior]) -> list[LayerStats]:
+    """Layer stats with the logic da4ml removes taken out (exactly with weights, in expectation without).
+
+    da4ml traces the whole network and drops what cannot change an output:
+
+    * a ReLU unit fed by non-negative inputs (every hidden layer after the first) whose
+      weights and bias are all <= 0 is constantly 0: its column costs nothing, nor do the
+      next layer's terms on it (before training: probability ``P(w <= 0) ** n_in``);
+    * a hidden unit whose outgoing weights are all zero is dead, and so is the logic that
+      computed it; found backwards from the output (before training: alive with
+      probability ``1 - z ** n_readers``, ``z`` the next kernel's zero share).
+
+    With a narrow next layer or few inputs this is much of a layer, so it is counted
+    before any cost.
+    """
+    from dataclasses import replace as _replace
+
+    from ._csd import csd_digit_count, expected_nonzero, nonpositive_probability
+    from ._layer_stats import _weight_ints
+
+    stats = layer_stats(spec, weights, list(priors))
+    layers = spec.layers
+    n = len(stats)
+    ints = [_weight_ints(weights[k].kernel, layers[k].weight) for k in range(n)] if weights is not None else None
+    # forward: constantly-zero ReLU units (inputs >= 0 from layer 1 on)
+    col_live: list = [None] * n   # exact: bool mask per output; expected: live fraction
+    row_live: list = [None] * n   # live input rows of each layer
+    for k in range(n):
+        relu_in = k > 0 and layers[k - 1].activation is not None
+        if not (relu_in and layers[k].activation is not None):
+            continue
+        if ints is not None:
+            rows = row_live[k] if row_live[k] is not None else np.ones(ints[k].shape[0], bool)
+            pos = np.where(ints[k][rows] > 0, ints[k][rows], 0).sum(axis=0)
+            bias = np.asarray(weights[k].bias, float)
+            col_live[k] = (pos > 0) | (bias > 0)
+            if k + 1 < n:
+                row_live[k + 1] = col_live[k]
+        else:
+            p_nonpos = nonpositive_probability(layers[k].weight.bits, layers[k].weight.kind, priors[k])
+            fan_in = stats[k].n_in * (row_live[k] if row_live[k] is not None else 1.0)
+            col_live[k] = 1.0 - 0.5 * p_nonpos ** max(fan_in, 1.0)  # bias > 0 about half the time
+            if k + 1 < n:
+                row_live[k + 1] = col_live[k]
+    # backward: units no later layer reads
+    read_next = None
+    for k in range(n - 1, -1, -1):
+        s = stats[k]
+        if ints is not None:
+            w = ints[k]
+            rows = row_live[k] if row_live[k] is not None else np.ones(w.shape[0], bool)
+            cols = col_live[k] if col_live[k] is not None else np.ones(w.shape[1], bool)
+            if read_next is not None:
+                cols = cols & read_next
+            if not cols.any():
+                cols = np.ones_like(cols)
+            sub = np.where(rows[:, None], w, 0)
+            terms = csd_digit_count(sub).sum(axis=0).astype(np.float64)[cols]
+            stats[k] = _replace(s, terms=terms, n_out=int(cols.sum()),
+                                nonzero=float(np.count_nonzero(sub[:, cols])))
+            read_next = np.any(sub != 0, axis=1) & rows
+        else:
+            frac_rows = row_live[k] if row_live[k] is not None else 1.0
+            frac_cols = col_live[k] if col_live[k] is not None else 1.0
+            if read_next is not None:
+                frac_cols *= read_next
+            n_alive = max(1, int(round(s.n_out * frac_cols)))  # alive columns keep their digit count
+            stats[k] = _replace(s, terms=np.full(n_alive, float(np.mean(s.terms)) * frac_rows), n_out=n_alive,
+                                nonzero=s.nonzero * frac_rows * n_alive / s.n_out)
+            z = 1.0 - expected_nonzero(layers[k].weight.bits, layers[k].weight.kind, priors[k])
+            readers = stats[k].n_out
+            read_next = frac_rows * float(1.0 - z ** max(readers, 1.0))
+    return _reachable_widths(spec, weights, priors, stats)
+
+
+def _reachable_widths(spec: ModelSpec, weights: ModelWeights | None, priors: Sequence[WeightPrior],
+                      stats: list[LayerStats]) -> list[LayerStats]:
+    """Narrow each hidden layer's input to the range its predecessor can actually reach.
+
+    da4ml propagates value intervals through the network: a ReLU output quantized to
+    ``a`` bits whose pre-activation can only reach a fraction of the format's range is
+    carried on fewer bits, and so is everything downstream. The reachable maximum of an
+    output is ``sum_i |w_ij| * max|x_i| + |b_j|`` (exact with weights; before training the
+    expected column sum plus two standard deviations), capped by the activation's range.
+    """
+    from dataclasses import replace as _replace
+
+    from ._csd import abs_moments
+
+    out = list(stats)
+    q0 = spec.input_quantizer
+    x_max = max(abs(q0.min_value), abs(q0.max_value))
+    for k, (layer, n_in, _) in enumerate(spec.layer_inputs()):
+        act = layer.activation
+        if act is None or act.kind != "fixed":
+            break
+        if weights is not None:
+            kernel = np.abs(np.asarray(weights[k].kernel, dtype=float))
+            reach = float((kernel.sum(axis=0) * x_max + np.abs(np.asarray(weights[k].bias, float))).max())
+        else:
+            m1, m2 = abs_moments(layer.weight.bits, layer.weight.kind, priors[k])
+            step = 1.0 if layer.weight.kind != "fixed" else layer.weight.step
+            mean_abs = m1 * step
+            sd_abs = float(np.sqrt(max(m2 - m1 ** 2, 0.0))) * step
+            reach = (n_in * mean_abs + 2.0 * np.sqrt(n_in) * sd_abs) * x_max + max(abs(layer.bias.min_value),
+                                                                                 abs(layer.bias.max_value))
+        eff_max = min(act.max_value, reach)
+        eff_bits = int(min(max(math.ceil(math.log2(eff_max / act.step + 1.0)), 1), act.bits))
+        x_max = eff_max
+        if k + 1 < len(out):
+            nxt = out[k + 1]
+            delta = nxt.in_bits - eff_bits
+            if delta > 0:
+                out[k + 1] = _replace(nxt, in_bits=eff_bits, acc_bits=max(nxt.acc_bits - delta, 1))
+        cur = out[k]
+        if cur.out_bits > eff_bits:
+            out[k] = _replace(cur, out_bits=eff_bits)
+    return out
 
 
 def _design_range(specs: Sequence[ModelSpec]) -> dict[str, list[float]]:

@@ -38,14 +38,20 @@ def split_of(fingerprint: str, seed: int) -> str:
 def sample_weights(spec: ModelSpec, seed: int, prior: WeightPrior | None = None) -> ModelWeights:
     """Random but QAT-like quantized weights for ``spec`` (deterministic in ``seed``).
 
-    Each layer draws its own sparsity around the prior's, as trained layers differ.
+    Each layer draws its own sparsity around the prior's, as trained layers differ --
+    unless the spec states it (``metadata['sparsity']``, a share of zero weights), as a
+    sparsity-aware search does; then the kernel has that share of zeros in expectation.
     """
+    from ._sparsity import spec_sparsity
+
     rng = np.random.default_rng(seed)
     base = prior or WeightPrior()
     layers = []
-    for layer, n_in, _ in spec.layer_inputs():
+    for (layer, n_in, _), stated in zip(spec.layer_inputs(), spec_sparsity(spec)):
         sparsity = float(np.clip(rng.normal(base.sparsity, 0.12), 0.0, 0.8))
         layer_prior = WeightPrior(sparsity=sparsity, scale=base.scale)
+        if stated is not None:
+            layer_prior = base.for_zero_fraction(stated, layer.weight.bits, layer.weight.kind)
         kernel = _values(layer_prior, rng, (n_in, layer.units), layer.weight)
         bias = _values(WeightPrior(sparsity=0.1, scale=base.scale), rng, (layer.units,), layer.bias)
         layers.append(LayerWeights(kernel, bias))
