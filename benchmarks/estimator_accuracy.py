@@ -285,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
             score("qnas analytic, pre-training", est_pre, held),
             score("bit-ops baseline (fitted), with weights", est_base, held),
             score("bit-ops baseline (fitted), pre-training", est_base_pre, held)]
+    # what `estimate(spec)` does with a shipped calibration (`qnas calibrate` fits on the
+    # training designs' weights; before training the same coefficients see expected stats)
+    est_shipped = [analytic.estimate(r.spec, None, part=r.truth.part, clock_ns=r.truth.clock_ns) for r in held]
+    rows.append(score("estimate(spec): fitted with weights, pre-training", est_shipped, held))
     limit_rows, limit_notes = pretraining_limits(train, held, main_est)
     rows.extend(limit_rows)
     sparse = [r for r in records if r.spec.metadata.get("sparsity") is not None]

@@ -2,7 +2,7 @@
 
 Samples layers of realistic networks (:func:`estimators.ground_truth.sample_spec`, larger
 than the synthesis ground truth since tracing costs well under a second), gives each QAT-like
-random weights, traces it alone with ``hls_backend.rtl.tracer.trace_network`` (the RTL
+random weights, traces it alone with ``qnas.tracer.trace_network`` (the RTL
 generator's own trace) and records da4ml's adder-graph cost and latency. The fitted
 log-linear coefficients go to ``estimators/data/da4ml_surrogate.json``. Designs whose
 ground-truth split is 'heldout' are skipped, so the accuracy benchmark's held-out designs
@@ -40,7 +40,7 @@ def trace_layer(spec: ModelSpec, weights: ModelWeights, index: int, cutoff: floa
     """(cost, latency) of layer ``index`` traced alone from its own input format."""
     import da4ml.trace as da_trace
 
-    from hls_backend.rtl.tracer import trace_network
+    from qnas.tracer import trace_network
 
     layer, n_in, q_in = spec.layer_inputs()[index]
     single = ModelSpec(n_in, q_in, (layer,), strategy="distributed_arithmetic")

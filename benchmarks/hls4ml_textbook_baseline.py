@@ -24,7 +24,7 @@ from estimators._checks import check_spec
 from estimators._csd import WeightPrior
 from estimators._fitting import calibration_record
 from estimators._layer_stats import layer_stats, log2ceil
-from estimators.parts import DEFAULT_PART, get_part
+from qnas.parts import DEFAULT_PART, get_part
 
 DEFAULT_PARAMS: dict[str, float] = {
     "lut_per_const_digit_bit": 1.0,   # shift-add constant multiplier: LUTs per (input bit x extra digit)

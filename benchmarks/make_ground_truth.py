@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:
 
 from estimators.ground_truth import (DATA_DIR, GroundTruthRecord, append_record, read_records,  # noqa: E402
                                      sample_spec, sample_weights)
+from qnas.parts import DEFAULT_PART  # noqa: E402
 
 DEFAULT_OUT = DATA_DIR / "ground_truth_yosys_xcvu13p.jsonl"
 MASTER_SEED = 20261124
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=300, help="number of designs (indices 0..n-1)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--part", default="xcvu13p-flga2577-2-e")
+    parser.add_argument("--part", default=DEFAULT_PART)
     parser.add_argument("--clock-ns", type=float, default=5.0)
     parser.add_argument("--max-products", type=int, default=1200,
                         help="cap on sum of n_in*n_out per design (keeps Yosys runs to seconds)")

@@ -18,7 +18,7 @@ from .calibration import calibrate, find_calibration, load_estimator, save_estim
 from .distributed import DistributedArithmeticEstimator
 from .hls4ml_model import _SHIPPED_CACHE as _hls4ml_shipped_cache
 from .hls4ml_model import HLSStrategyEstimator
-from .parts import DEFAULT_PART, PARTS, FPGAPart, get_part
+from qnas.parts import DEFAULT_PART, PARTS, FPGAPart, get_part
 
 
 @lru_cache(maxsize=64)

@@ -2,15 +2,16 @@
 
 The estimator refuses what hls4ml / da4ml would refuse or silently change: a reuse
 factor that is not in :func:`qnas.spec.valid_reuse_factors` (hls4ml would snap it to a
-neighbour, so the design built would differ from the one estimated), distributed
-arithmetic with R > 1, or a latency-strategy layer too big to unroll. Each error names
-the offending field and what would be accepted.
+neighbour, so the design built would differ from the one estimated), or a
+latency-strategy layer too big to unroll. Each error names the offending field and what
+would be accepted. (Distributed arithmetic's single reuse factor is held by the spec
+itself: :func:`qnas.spec.fixed_reuse_factor`.)
 """
 
 from __future__ import annotations
 
 from qnas.errors import UnsupportedSpec
-from qnas.spec import ModelSpec, valid_reuse_factors
+from qnas.spec import ModelSpec, fixed_reuse_factor, valid_reuse_factors
 
 #: Vivado/Vitis HLS refuse to completely partition an array of more than this many
 #: elements (hls4ml writes ``config_array_partition -maximum_size 4096``); the latency
@@ -24,11 +25,8 @@ def check_spec(spec: ModelSpec) -> None:
     for index, (layer, n_in, _) in enumerate(spec.layer_inputs()):
         where = f"layers[{index}] ({layer.name})"
         rf = layer.reuse_factor
-        if spec.strategy == "distributed_arithmetic":
-            if rf != 1:
-                raise UnsupportedSpec(f"{where}.reuse_factor must be 1 for strategy 'distributed_arithmetic' "
-                                      f"(fully unrolled); got {rf}")
-            continue
+        if fixed_reuse_factor(spec.strategy) is not None:
+            continue  # ModelSpec already refuses any other value
         valid = valid_reuse_factors(n_in, layer.units)
         if rf not in valid:
             shown = ", ".join(map(str, valid[:12])) + (", ..." if len(valid) > 12 else "")

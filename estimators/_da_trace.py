@@ -1,9 +1,9 @@
 """Trace-tier features: the adder graph and pipeline da4ml builds for the actual weights.
 
-Imported only inside functions (da4ml and ``hls_backend`` are optional, heavy-ish, and
-must stay out of ``import estimators``). The network is traced by
-``hls_backend.rtl.tracer.trace_network`` -- the same code that generates the RTL -- so
-the pipeline stages counted here are the ones the Verilog will have.
+da4ml is imported only inside functions (it is optional and must stay out of ``import
+estimators``). The network is traced by :func:`qnas.tracer.trace_pipeline` -- the same
+code ``hls_backend.rtl`` generates the RTL from -- so the pipeline stages counted here are
+the ones the Verilog will have.
 """
 
 from __future__ import annotations
@@ -21,13 +21,9 @@ FF_FEATURES = ("used_register_bits", "unused_register_bits", "one")
 
 def trace_features(spec: Any, weights: Any, cutoff: float, hard_dc: int) -> dict[str, float]:
     """LUT/FF features, ``n_stages`` and ``register_bits`` of the traced, pipelined network."""
-    import da4ml.trace as da_trace
+    from qnas.tracer import trace_pipeline
 
-    from hls_backend.rtl.tracer import trace_network
-
-    inp, out = trace_network(spec, weights, latency_cutoff=cutoff, solver_options={"hard_dc": hard_dc})
-    comb = da_trace.comb_trace(inp, out, keep_dead_inputs=True)
-    pipe = da_trace.to_pipeline(comb, cutoff, verbose=False)
+    comb, pipe = trace_pipeline(spec, weights, latency_cutoff=cutoff, hard_dc=hard_dc)
     feats = {k: 0.0 for k in LUT_FEATURES}
     classes = {code: name for name, codes in OP_CLASSES.items() for code in codes}
     for op in comb.ops:

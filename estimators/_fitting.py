@@ -64,7 +64,7 @@ def mape(pred: np.ndarray, truth: np.ndarray) -> float:
 
 def calibration_record(tool: str, truths: Sequence[Any], part: str | None = None) -> dict[str, Any]:
     """What a fit was calibrated on (stored with the coefficients, shown in estimates)."""
-    from .parts import get_part
+    from qnas.parts import get_part
 
     return {"part": get_part(part or truths[0].part).name, "tool": tool,
             "tool_version": truths[0].tool_version, "n_designs": len(truths)}

@@ -5,6 +5,8 @@ kernel will be zero; that share changes a distributed-arithmetic design's cost m
 anything else the spec says. It is optional and lives in ``spec.metadata["sparsity"]``
 (metadata does not change the spec fingerprint): one fraction of zero weights for every
 layer, or a mapping ``{layer name: fraction}`` (layers not named keep the prior's).
+A layer's pruning target ``DenseLayerSpec.sparsity`` (what pruning-aware training zeroes,
+:mod:`nas.pruning`) counts as stated wherever the metadata does not name the layer.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ def spec_sparsity(spec: ModelSpec) -> list[float | None]:
     """Zero-weight fraction per layer from ``spec.metadata['sparsity']`` (None where not given)."""
     raw: Any = spec.metadata.get(METADATA_KEY) if spec.metadata else None
     names = [layer.name for layer in spec.layers]
+    targets = [float(layer.sparsity) if layer.sparsity > 0 else None for layer in spec.layers]
     if raw is None:
-        return [None] * len(names)
+        return targets
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         values = {name: raw for name in names}
     elif isinstance(raw, dict):
@@ -44,7 +47,7 @@ def spec_sparsity(spec: ModelSpec) -> list[float | None]:
             raise ConfigError(f"spec.metadata.{METADATA_KEY}.{name}", "must be a fraction of zero weights in "
                               f"[0, 1]; got {value!r}")
         out.append(None if value is None else float(value))
-    return out
+    return [stated if stated is not None else target for stated, target in zip(out, targets)]
 
 
 def layer_priors(spec: ModelSpec, prior: WeightPrior) -> list[WeightPrior]:

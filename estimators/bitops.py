@@ -19,7 +19,7 @@ from qnas.results import LayerResources, ResourceEstimate, ResourceReport
 from qnas.spec import ModelSpec
 from qnas.weights import ModelWeights
 
-from .parts import DEFAULT_PART, get_part
+from qnas.parts import DEFAULT_PART, get_part
 
 
 def layer_bitops(spec: ModelSpec, weights: ModelWeights | None = None) -> list[float]:

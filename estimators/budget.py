@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from qnas.errors import ConfigError
 from qnas.results import ResourceReport
 
-from .parts import DEFAULT_PART, FPGAPart, get_part
+from qnas.parts import DEFAULT_PART, FPGAPart, get_part
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from qnas.errors import ConfigError
+from qnas.parts import get_part
 from qnas.results import ResourceReport
 from qnas.spec import ModelSpec
 from qnas.weights import ModelWeights
@@ -23,7 +24,6 @@ from qnas.weights import ModelWeights
 from .distributed import DistributedArithmeticEstimator
 from .ground_truth import read_records, split_records
 from .hls4ml_model import HLSStrategyEstimator
-from .parts import get_part
 from .vendor_sweeps import is_wa_hls4ml_csv, read_wa_hls4ml, split_rows
 
 PACKAGE_DIR = Path(__file__).parent / "data" / "coefficients"
@@ -99,7 +99,7 @@ def load_estimator(strategy: str, part: str, tool: str | None = None,
     path = find_calibration(strategy, part, tool, directories)
     if path is None:
         vendor = get_part(part).vendor
-        from .parts import PARTS
+        from qnas.parts import PARTS
         for other in PARTS.values():
             if other.vendor == vendor and other.name != get_part(part).name:
                 path = find_calibration(strategy, other.name, tool, directories)

@@ -10,6 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
+from qnas.parts import DEFAULT_PART
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser(
@@ -30,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Estimate resources and latency of a ModelSpec JSON without synthesis.")
     e.add_argument("spec", metavar="SPEC.json")
     e.add_argument("--weights", metavar="W.npz", help="trained quantized weights (sharper estimate)")
-    e.add_argument("--part", help="FPGA part (default xcvu13p-flga2577-2-e)")
+    e.add_argument("--part", help=f"FPGA part (default {DEFAULT_PART})")
     e.add_argument("--clock-ns", type=float, help="target clock period in ns (default: the part's)")
     e.add_argument("--json", action="store_true", help="print the full ResourceEstimate as JSON")
     e.set_defaults(func=_estimate)
@@ -60,8 +62,9 @@ def _estimate(args: argparse.Namespace) -> int:
         raise ConfigError("SPEC", f"no spec file at {spec_path}")
     try:
         spec = ModelSpec.from_json(spec_path.read_text())
-    except (SpecError, KeyError, ValueError) as exc:
-        raise ConfigError("SPEC", f"{spec_path} is not a valid ModelSpec JSON: {exc}") from exc
+    except (SpecError, KeyError, ValueError, TypeError, AttributeError, RecursionError, OSError) as exc:
+        raise ConfigError("SPEC", f"{spec_path} is not a valid ModelSpec JSON: "
+                                  f"{type(exc).__name__}: {str(exc)[:300]}") from None
     weights = None
     if args.weights:
         if not Path(args.weights).is_file():

@@ -10,15 +10,13 @@ Two tiers, chosen per call:
   from CSD digit counts (exact with weights, expected under the weight prior before
   training), a sharing factor for common sub-expressions, round/clip logic, and pipeline
   registers at the stage boundaries the latency model predicts. Coefficients are fitted.
-* ``trace`` (with weights, when ``da4ml`` and ``hls_backend`` import): the network is traced
-  by the very code that generates the RTL (``hls_backend.rtl.tracer``), so the adder graph,
+* ``trace`` (with weights, when ``da4ml`` imports): the network is traced by the very
+  code the RTL is generated from (:mod:`qnas.tracer`), so the adder graph,
   its cost, the register bits and the number of pipeline stages are the ones the RTL will
   have; a fitted linear map turns da4ml's cost and register bits into Yosys LUT/FF.
 
-Cycle rule (mirrors ``hls_backend.rtl.generate_rtl``): da4ml counts one adder level as one
-latency unit; the pipeline is cut every ``cutoff = max(1, floor(clock_ns * adders_per_ns))``
-units, giving ``n_stages = ceil(L / cutoff)`` combinational stages for a network of total
-depth ``L``, and registers on the input and every stage output: ``cycles = n_stages + 1``.
+Cycle rule: :mod:`qnas.pipeline`, the rule ``hls_backend.rtl.generate_rtl`` cuts the real
+trace with (``cycles = ceil(L / cutoff) + 1`` for a network of total adder depth ``L``).
 """
 
 from __future__ import annotations
@@ -30,9 +28,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from qnas.errors import ConfigError
+from qnas.parts import DEFAULT_PART, get_part
+from qnas.pipeline import DEFAULT_ADDERS_PER_NS, cycles_for_depth, latency_cutoff_for
 from qnas.results import LayerResources, ResourceEstimate, ResourceReport
 from qnas.spec import ModelSpec
-from qnas.weights import ModelWeights
+from qnas.weights import ModelWeights, to_integers
 
 from ._checks import check_spec
 from ._csd import WeightPrior
@@ -43,7 +43,6 @@ from ._layer_stats import LayerStats, layer_stats, log2ceil
 from ._sparsity import layer_priors, spec_sparsity
 from ._surrogate import expected_max_terms, load_surrogate
 from ._surrogate import predict as surrogate_predict
-from .parts import DEFAULT_PART, get_part
 
 #: latency units (adder levels) added by the activation: round-half-even (tie detect,
 #: and, subtract) plus the clip compare, or only the clip when no bits are dropped
@@ -70,19 +69,6 @@ DEFAULT_COEF: dict[str, Any] = {
 RANGE_KEYS = ("products", "max_fan_in", "max_units", "n_layers", "max_in_bits", "max_w_bits")
 
 
-def pipeline_cutoff(clock_ns: float, adders_per_ns: float = 1.0) -> float:
-    """Adder levels per pipeline stage for a clock (``hls_backend.rtl.latency_cutoff_for``)."""
-    if not clock_ns > 0:
-        raise ConfigError("clock_ns", f"must be a positive number of ns; got {clock_ns!r}")
-    return max(1.0, math.floor(clock_ns * adders_per_ns))
-
-
-def cycles_for_depth(depth: float, cutoff: float) -> tuple[int, int]:
-    """(n_stages, latency cycles) of a da4ml pipeline of total adder depth ``depth``."""
-    n_stages = max(1, math.ceil(depth / cutoff - 1e-9))
-    return n_stages, n_stages + 1
-
-
 @dataclass
 class DistributedArithmeticEstimator:
     """Resource/latency model of da4ml distributed-arithmetic RTL (scikit-learn style).
@@ -95,7 +81,7 @@ class DistributedArithmeticEstimator:
 
     prior: WeightPrior = field(default_factory=WeightPrior)
     trace: str = "auto"
-    adders_per_ns: float = 1.0
+    adders_per_ns: float = DEFAULT_ADDERS_PER_NS
     hard_dc: int = 2
     tool: str = "yosys"
 
@@ -112,7 +98,7 @@ class DistributedArithmeticEstimator:
         check_spec(spec)
         fpga = get_part(part or DEFAULT_PART)
         clock = float(clock_ns) if clock_ns is not None else fpga.default_clock_ns
-        cutoff = pipeline_cutoff(clock, self.adders_per_ns)
+        cutoff = latency_cutoff_for(clock, self.adders_per_ns)
         coef = self._coef()
         priors = layer_priors(spec, self.prior)
         stats = live_stats(spec, weights, priors)
@@ -176,7 +162,7 @@ class DistributedArithmeticEstimator:
         best = (-1, coef["depth_offset"])
         for offset in np.arange(-1.0, 2.01, 0.0625):
             hits = sum(cycles_for_depth(self._analytic_depth(st, offset)[0],
-                                        pipeline_cutoff(c, self.adders_per_ns))[1] == y
+                                        latency_cutoff_for(c, self.adders_per_ns))[1] == y
                        for st, c, y in zip(full, clock, cycles))
             if hits > best[0]:
                 best = (hits, float(offset))
@@ -186,9 +172,9 @@ class DistributedArithmeticEstimator:
         ff_x = []
         for st, st_full, c in zip(stats, full, clock):
             depth, profile = self._analytic_depth(st_full, coef["depth_offset"])
-            ff_x.append(self._ff_features(st, profile, depth, pipeline_cutoff(c, self.adders_per_ns)))
+            ff_x.append(self._ff_features(st, profile, depth, latency_cutoff_for(c, self.adders_per_ns)))
         coef["ff"] = fit_relative_nnls(np.array(ff_x), [t.ff for t in truths]).tolist()
-        rows = [(self._trace(s, w, pipeline_cutoff(t.clock_ns, self.adders_per_ns)), t)
+        rows = [(self._trace(s, w, latency_cutoff_for(t.clock_ns, self.adders_per_ns)), t)
                 for s, w, t in zip(specs, weights, truths) if w is not None and self.trace != "never"]
         rows = [(f, t) for f, t in rows if f is not None]
         if rows:
@@ -292,12 +278,10 @@ class DistributedArithmeticEstimator:
     def _trace(self, spec: ModelSpec, weights: ModelWeights, cutoff: float) -> dict[str, float] | None:
         try:
             import da4ml.trace  # noqa: F401
-
-            import hls_backend.rtl.tracer  # noqa: F401
         except ImportError:
             if self.trace == "always":
                 from qnas.errors import ToolNotFound
-                raise ToolNotFound("the trace tier needs da4ml and hls_backend: pip install 'qnas[hls]'")
+                raise ToolNotFound("the trace tier needs da4ml: pip install 'qnas[hls]'")
             return None
         from ._da_trace import trace_features
 
@@ -341,12 +325,11 @@ def live_stats(spec: ModelSpec, weights: ModelWeights | None, priors: Sequence[W
     from dataclasses import replace as _replace
 
     from ._csd import csd_digit_count, expected_nonzero, nonpositive_probability
-    from ._layer_stats import _weight_ints
 
     stats = layer_stats(spec, weights, list(priors))
     layers = spec.layers
     n = len(stats)
-    ints = [_weight_ints(weights[k].kernel, layers[k].weight) for k in range(n)] if weights is not None else None
+    ints = [to_integers(weights[k].kernel, layers[k].weight) for k in range(n)] if weights is not None else None
     # forward: constantly-zero ReLU units (inputs >= 0 from layer 1 on)
     col_live: list = [None] * n   # exact: bool mask per output; expected: live fraction
     row_live: list = [None] * n   # live input rows of each layer

@@ -47,6 +47,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from qnas.errors import ConfigError
+from qnas.parts import DEFAULT_PART, get_part
 from qnas.results import LayerResources, ResourceEstimate, ResourceReport
 from qnas.spec import ModelSpec
 from qnas.weights import ModelWeights
@@ -54,7 +55,6 @@ from qnas.weights import ModelWeights
 from ._checks import check_spec
 from ._fitting import calibration_record, fit_relative_nnls
 from ._layer_stats import value_bits
-from .parts import DEFAULT_PART, get_part
 
 REGIMES = ("parallel", "shared", "folded", "inplace")
 TARGETS = ("lut", "ff", "bram")

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Iterable
 
 from qnas.errors import ConfigError
+from qnas.parts import get_part
 from qnas.results import SynthesisResult
 from qnas.spec import DenseLayerSpec, ModelSpec, Quantizer
 
 from .ground_truth import split_of
-from .parts import get_part
 
 #: columns a wa-hls4ml results CSV must have
 WA_HLS4ML_COLUMNS = ("d_in", "d_out", "prec", "rf", "strategy", "hls_synth_success", "BestLatency_hls",

@@ -8,28 +8,39 @@
 * firmware bundles (export, synth, verify).
 
 Every flow returns :class:`qnas.results.SynthesisResult`, the estimator's field set. Heavy
-dependencies (hls4ml, da4ml, TensorFlow) load only when a function needs them.
+dependencies (hls4ml, da4ml, TensorFlow) load only when a function needs them, and
+importing the package loads none of its modules: every public name is resolved on first
+use (PEP 562 ``__getattr__``), so ``import hls_backend.rtl`` does not drag in the bundle,
+the study access or ``nas``.
 """
 
-from .bundle import ExportResult, VerifyResult, export_trial, synthesize_bundle, verify_bundle
-from .csim import BitExactReport, csim_check
-from .hls4ml_convert import convert_to_hls
-from .manifest import check_files, read_manifest, write_manifest
-from .nextpnr import pnr_ecp5
-from .open_flow import OpenFlowResult, run_open_flow
-from .rtl import PortFormat, RTLDesign, generate_rtl
-from .testbench import ReplayResult, run_testbench, write_testbench, write_vectors
-from .tools import find_nextpnr_ecp5, find_verilator, find_yosys
-from .vendor import run_vendor_flow, vendor_tools_available
-from .vendor_reports import parse_vendor_reports
-from .verilator_sim import RTLSimResult, simulate_rtl
-from .yosys_synth import parse_yosys_stat, synth_xilinx
+from __future__ import annotations
 
-__all__ = [
-    "BitExactReport", "ExportResult", "OpenFlowResult", "PortFormat", "RTLDesign", "RTLSimResult", "ReplayResult",
-    "VerifyResult", "check_files", "convert_to_hls", "csim_check", "export_trial", "find_nextpnr_ecp5",
-    "find_verilator", "find_yosys", "generate_rtl", "parse_vendor_reports", "parse_yosys_stat", "pnr_ecp5",
-    "read_manifest", "run_open_flow", "run_testbench", "run_vendor_flow", "simulate_rtl", "synth_xilinx",
-    "synthesize_bundle", "vendor_tools_available", "verify_bundle", "write_manifest", "write_testbench",
-    "write_vectors",
-]
+from qnas._imports import lazy_exports
+
+_EXPORTS: dict[str, str] = {
+    # bundles
+    "ExportResult": "hls_backend.bundle", "VerifyResult": "hls_backend.bundle", "export_trial": "hls_backend.bundle",
+    "synthesize_bundle": "hls_backend.bundle", "verify_bundle": "hls_backend.bundle",
+    "check_files": "hls_backend.manifest", "read_manifest": "hls_backend.manifest",
+    "write_manifest": "hls_backend.manifest",
+    # hls4ml
+    "BitExactReport": "hls_backend.csim", "csim_check": "hls_backend.csim",
+    "convert_to_hls": "hls_backend.hls4ml_convert",
+    # open flow
+    "OpenFlowResult": "hls_backend.open_flow", "run_open_flow": "hls_backend.open_flow",
+    "PortFormat": "hls_backend.rtl", "RTLDesign": "hls_backend.rtl", "generate_rtl": "hls_backend.rtl",
+    "RTLSimResult": "hls_backend.verilator_sim", "simulate_rtl": "hls_backend.verilator_sim",
+    "ReplayResult": "hls_backend.testbench", "run_testbench": "hls_backend.testbench",
+    "write_testbench": "hls_backend.testbench", "write_vectors": "hls_backend.testbench",
+    "parse_yosys_stat": "hls_backend.yosys_synth", "synth_xilinx": "hls_backend.yosys_synth",
+    "pnr_ecp5": "hls_backend.nextpnr",
+    "find_nextpnr_ecp5": "hls_backend.tools", "find_verilator": "hls_backend.tools", "find_yosys": "hls_backend.tools",
+    # vendor flow
+    "run_vendor_flow": "hls_backend.vendor", "vendor_tools_available": "hls_backend.vendor",
+    "parse_vendor_reports": "hls_backend.vendor_reports",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -20,8 +20,10 @@ directory with ``FAILED.json`` (step, the tool's own error excerpt) and no manif
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -60,7 +62,7 @@ def open_flow_spec(spec: ModelSpec) -> ModelSpec:
     """The realisation the open flow builds: fully unrolled distributed arithmetic, II=1."""
     if spec.strategy == "distributed_arithmetic":
         return spec
-    return spec.with_strategy("distributed_arithmetic", reuse_factor=1)
+    return spec.with_strategy("distributed_arithmetic")
 
 
 def bundle_name(trial: int) -> str:
@@ -83,14 +85,20 @@ def tool_versions() -> dict[str, str]:
 
 def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, part: str, clock_ns: float,
                  backend: str = "Vitis", n_vectors: int = 1000, csim: bool = True, rtl: bool = True,
-                 provenance: dict[str, Any] | None = None, echo: Echo = print) -> ExportResult:
-    """Build the bundle of one trained trial (see module docstring for what it holds)."""
+                 provenance: dict[str, Any] | None = None, force: bool = False,
+                 echo: Echo = print) -> ExportResult:
+    """Build the bundle of one trained trial (see module docstring for what it holds).
+
+    An existing bundle (or anything else) at the destination is never replaced unless
+    ``force``: it may hold synthesis results and the user's own files.
+    """
     if not artifacts.exists():
         raise FatalError(f"trial {trial} has no saved model under {artifacts.root} (was it completed?); "
                          "only completed trials can be exported")
     out_dir = Path(out_dir).resolve()
     final = out_dir / bundle_name(trial)
     work = out_dir / (bundle_name(trial) + ".partial")
+    _check_destination(out_dir, final, force)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     result = ExportResult(trial, final, ok=False)
@@ -182,9 +190,24 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
     return result
 
 
+def _check_destination(out_dir: Path, final: Path, force: bool) -> None:
+    """Refuse an ``--out`` that is a file, and an existing bundle unless ``force``."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise FatalError(f"--out {out_dir} is a file, not a directory; choose a directory for the bundles")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FatalError(f"cannot create the bundle directory {out_dir}: {exc.strerror or exc}; "
+                         "choose another --out") from None
+    if (final.exists() or final.is_symlink()) and not force:
+        what = "a bundle" if (final / "manifest.json").exists() else "something"
+        raise FatalError(f"{final} already holds {what} (maybe with synthesis results or your own files); "
+                         "export to another --out, or pass --force to replace it")
+
+
 def _run_csim(artifacts: TrialArtifacts, spec: ModelSpec, project: Path, x: np.ndarray, y_qkeras: np.ndarray,
               part: str, clock_ns: float, backend: str, seconds: dict[str, float]) -> dict[str, Any]:
-    from nas.training import load_trained
+    from nas import load_trained
 
     from .csim import csim_check
     from .hls4ml_convert import convert_to_hls
@@ -235,9 +258,11 @@ def synthesize_bundle(bundle: str | Path, flow: str = "open", *, ecp5: bool = Tr
                       echo: Echo = print) -> dict[str, ResourceReport]:
     """Synthesize a verified bundle; store the reports in it and refresh its manifest.
 
-    An ECP5 place-and-route that fails or times out (large designs can take hours in the
-    WebAssembly nextpnr) is recorded in the manifest as ``{"error": ...}`` without losing
-    the Xilinx result; any other failure raises.
+    The tools run in a staging directory beside the bundle; only a finished step is moved
+    into ``reports/`` and the manifest rewritten over it, so an interrupted synthesis
+    (Ctrl-C, kill) leaves the bundle exactly as it was. A step that fails or times out is
+    recorded in the manifest as ``{"error": ...}`` with its logs (the ECP5 failure keeps
+    the Xilinx result); ``verify`` accepts such a bundle, and synthesis can be rerun.
     """
     if flow not in FLOWS:
         raise FatalError(f"unknown flow {flow!r}; valid flows: {', '.join(FLOWS)}")
@@ -248,60 +273,113 @@ def synthesize_bundle(bundle: str | Path, flow: str = "open", *, ecp5: bool = Tr
         raise FatalError(f"{bundle} failed its checksum check before synthesis: {'; '.join(problems[:5])}. "
                          "Re-export it with `qnas export`")
     part, clock_ns = manifest["part"], float(manifest["clock_ns"])
-    reports_dir = bundle / "reports"
+    estimate = manifest["results"].get("estimate_open" if flow == "open" else "estimate")
     results: dict[str, ResourceReport] = {}
     failures: dict[str, str] = {}
-    if flow == "open":
-        from .rtl.design import RTLDesign
-        from .yosys_synth import synth_xilinx
+    tools: dict[str, dict[str, Any]] = {}
+    stage = Path(tempfile.mkdtemp(prefix=f".{bundle.name}.synth-", dir=bundle.resolve().parent))
+    try:
+        if flow == "open":
+            from .rtl.design import RTLDesign
+            from .tools import find_yosys
+            from .yosys_synth import synth_xilinx
 
-        design = RTLDesign.load(bundle / "rtl")
-        echo(f"  {bundle.name}: yosys synth_xilinx for {part}")
-        results["open_xilinx"] = synth_xilinx(design, part, timeout_s=timeout_s, progress=True,
-                                              work_dir=reports_dir / "open_xilinx")
-        if ecp5:
-            from .nextpnr import pnr_ecp5
+            design = RTLDesign.load(bundle / "rtl")
+            yosys = find_yosys()
+            tools["open_xilinx"] = {"tool": "yosys", "path": yosys.argv[0], "version": yosys.version,
+                                    "source": yosys.source}
+            echo(f"  {bundle.name}: yosys synth_xilinx for {part} with yosys {yosys.version} "
+                 f"({yosys.source}: {yosys.argv[0]})")
+            warning = calibration_mismatch(estimate, "yosys", yosys.version)
+            if warning:
+                tools["open_xilinx"]["warning"] = warning
+                echo(f"  {bundle.name}: WARNING: {warning}")
+            _run_step("open_xilinx", lambda: synth_xilinx(design, part, timeout_s=timeout_s, progress=True,
+                                                          work_dir=stage / "open_xilinx", yosys=yosys),
+                      results, failures, bundle, echo)
+            if ecp5:
+                from .nextpnr import pnr_ecp5
 
-            echo(f"  {bundle.name}: yosys synth_ecp5 + nextpnr-ecp5 place and route")
-            try:
-                results["open_ecp5"] = pnr_ecp5(design, timeout_s=ecp5_timeout_s or timeout_s, progress=True,
-                                                work_dir=reports_dir / "open_ecp5")
-            except CandidateFailed as exc:
-                failures["open_ecp5"] = error_excerpt(exc, 2000)
-                echo(f"  {bundle.name}: ECP5 place and route failed: {str(exc).splitlines()[0]}")
-    else:
-        from .vendor import check_vendor_tools, run_vendor_flow
+                echo(f"  {bundle.name}: yosys synth_ecp5 + nextpnr-ecp5 place and route")
+                _run_step("open_ecp5", lambda: pnr_ecp5(design, timeout_s=ecp5_timeout_s or timeout_s,
+                                                        progress=True, work_dir=stage / "open_ecp5"),
+                          results, failures, bundle, echo)
+        else:
+            from .vendor import check_vendor_tools, run_vendor_flow
 
-        check_vendor_tools(flow, vsynth)  # before TensorFlow and hls4ml load for nothing
-        echo(f"  {bundle.name}: hls4ml build() with {flow} (C synthesis{' + Vivado synthesis' if vsynth else ''})")
-        results[flow] = run_vendor_flow(_reload_hls_project(bundle, manifest), flow=flow, synth=True,
-                                        vsynth=vsynth, timeout_s=timeout_s)
-    for name, report in results.items():
-        entry = {"result": report.to_dict()}
-        estimate = manifest["results"].get("estimate_open" if flow == "open" else "estimate")
-        if estimate:
-            est = ResourceReport.from_dict(estimate)
-            entry["vs_estimate"] = compare(est, report)
-        write_json_atomic(reports_dir / f"synth_{name}.json", entry)
-        manifest["results"]["synthesis"][name] = entry
-    for name, error in failures.items():
-        write_json_atomic(reports_dir / f"synth_{name}.json", {"error": error})
-        manifest["results"]["synthesis"][name] = {"error": error}
-    info = {k: v for k, v in manifest.items() if k != "files"}
-    info["tool_versions"] = {**manifest.get("tool_versions", {}), **tool_versions()}
-    write_manifest(bundle, info)
+            check_vendor_tools(flow, vsynth)  # before TensorFlow and hls4ml load for nothing
+            echo(f"  {bundle.name}: hls4ml build() with {flow} (C synthesis{' + Vivado synthesis' if vsynth else ''})")
+            _run_step(flow, lambda: run_vendor_flow(_reload_hls_project(bundle, manifest, stage / flow), flow=flow,
+                                                    synth=True, vsynth=vsynth, timeout_s=timeout_s),
+                      results, failures, bundle, echo)
+        _commit_synthesis(bundle, manifest, stage, estimate, results, failures, tools)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return results
 
 
-def _reload_hls_project(bundle: Path, manifest: dict[str, Any]) -> Any:
-    """Re-create the hls4ml model graph from the bundle's model (hls4ml has no project loader)."""
-    from nas.qkeras_model import load_qkeras_model
+def _run_step(name: str, run: Callable[[], ResourceReport], results: dict[str, ResourceReport],
+              failures: dict[str, str], bundle: Path, echo: Echo) -> None:
+    """Run one synthesis step; a tool failure or timeout is recorded, everything else raises."""
+    try:
+        results[name] = run()
+    except CandidateFailed as exc:
+        failures[name] = error_excerpt(exc, 2000)
+        echo(f"  {bundle.name}: {name} failed: {str(exc).splitlines()[0]}")
+
+
+def _commit_synthesis(bundle: Path, manifest: dict[str, Any], stage: Path, estimate: dict[str, Any] | None,
+                      results: dict[str, ResourceReport], failures: dict[str, str],
+                      tools: dict[str, dict[str, Any]]) -> None:
+    """Move the staged tool directories into ``reports/`` and rewrite the manifest over them."""
+    reports_dir = bundle / "reports"
+    reports_dir.mkdir(exist_ok=True)
+    entries: dict[str, dict[str, Any]] = {}
+    for name in [*results, *failures]:
+        entry: dict[str, Any] = {"error": failures[name]} if name in failures else {"result": results[name].to_dict()}
+        if name in results and estimate:
+            entry["vs_estimate"] = compare(ResourceReport.from_dict(estimate), results[name])
+        if name in tools:
+            entry["tool"] = tools[name]
+        write_json_atomic(stage / f"synth_{name}.json", entry)
+        entries[name] = entry
+    for name in entries:
+        for src, dst in ((stage / name, reports_dir / name), (stage / f"synth_{name}.json",
+                                                              reports_dir / f"synth_{name}.json")):
+            if dst.is_dir() and not dst.is_symlink():
+                shutil.rmtree(dst)
+            else:
+                dst.unlink(missing_ok=True)
+            if src.exists():
+                os.replace(src, dst)
+        manifest["results"]["synthesis"][name] = entries[name]
+    info = {k: v for k, v in manifest.items() if k != "files"}
+    info["tool_versions"] = {**manifest.get("tool_versions", {}), **tool_versions()}
+    write_manifest(bundle, info)
+
+
+def calibration_mismatch(estimate: dict[str, Any] | None, tool: str, version: str) -> str | None:
+    """A warning when the synthesis tool differs from the one the estimator was calibrated on."""
+    cal = ((estimate or {}).get("extra") or {}).get("calibrated_for") or {}
+    if not cal:
+        return None
+    if cal.get("tool") != tool or str(cal.get("tool_version", "")) != str(version):
+        return (f"this {tool} {version} differs from the estimator calibration's {cal.get('tool')} "
+                f"{cal.get('tool_version', '?')}: results may not compare with the estimate "
+                "(put that version first on PATH, or recalibrate with `qnas calibrate`)")
+    return None
+
+
+def _reload_hls_project(bundle: Path, manifest: dict[str, Any], project: Path) -> Any:
+    """Re-create the hls4ml model graph from the bundle's model (hls4ml has no project loader),
+    in ``project`` (a staging directory: the bundle's own hls4ml/ stays as exported)."""
+    from nas import load_qkeras_model
 
     from .hls4ml_convert import convert_to_hls
 
     spec = ModelSpec.from_json((bundle / "model" / "spec.json").read_text())
     model = load_qkeras_model(bundle / "model" / "model.h5")
-    return convert_to_hls(model, spec, bundle / "hls4ml", backend="Vivado" if manifest.get("backend") == "Vivado"
+    return convert_to_hls(model, spec, project, backend="Vivado" if manifest.get("backend") == "Vivado"
                           else "Vitis", part=manifest["part"], clock_ns=float(manifest["clock_ns"]))
 
 

@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vectors", type=int, default=1000, help="test vectors per bundle (default 1000)")
     p.add_argument("--no-csim", action="store_true", help="skip the hls4ml C simulation")
     p.add_argument("--no-rtl", action="store_true", help="skip RTL generation and simulation")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing bundle of the same trial in --out (default: refuse)")
     p.add_argument("--workers", type=positive_int, default=1, metavar="N",
                    help="export N designs at once, one process each (default 1)")
     p.add_argument("--run-dir", metavar="DIR",
@@ -73,11 +75,12 @@ def _export(args: argparse.Namespace) -> int:
                          "run more trials or relax the budget")
     part = args.part or found.part
     clock_ns = args.clock_ns or found.clock_ns
-    print(f"qnas export: {len(numbers)} trial(s) of study {found.name!r} -> {args.out} (part {part}, {clock_ns} ns)")
+    print(f"qnas export: {len(numbers)} trial(s) of study {found.name!r} from {found.run_dir} -> {args.out} "
+          f"(part {part}, {clock_ns} ns)")
     failed = 0
     jobs = [(TrialArtifacts(found.artifacts_dir(number)), number) for number in numbers]
     options = {"out_dir": args.out, "part": part, "clock_ns": clock_ns, "backend": args.backend,
-               "n_vectors": args.vectors, "csim": not args.no_csim, "rtl": not args.no_rtl,
+               "n_vectors": args.vectors, "csim": not args.no_csim, "rtl": not args.no_rtl, "force": args.force,
                "study": found.name, "storage": parse_storage_url(found.url).without_password}
     for (_, number), res, error in run_tasks(_export_one, jobs, args.workers, options):
         if error is not None:
@@ -117,6 +120,7 @@ def _synth(args: argparse.Namespace) -> int:
     from .manifest import read_manifest
     from .study_access import record_synthesis
 
+    bad = 0
     options = {"flow": args.flow, "ecp5": not args.no_ecp5, "timeout_s": args.timeout,
                "ecp5_timeout_s": args.ecp5_timeout, "vsynth": args.vsynth}
     for bundle, results, error in run_tasks(synthesize_bundle, list(args.bundles), args.workers, options):
@@ -137,8 +141,9 @@ def _synth(args: argparse.Namespace) -> int:
         failed = {n: e["error"] for n, e in manifest["results"]["synthesis"].items() if "error" in e}
         for name, error in failed.items():
             print(f"  {name:14s} FAILED: {error.splitlines()[0]}")
+            bad += name not in results
         record_synthesis(manifest, results)
-    return 0
+    return 1 if bad else 0
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -146,7 +151,12 @@ def _verify(args: argparse.Namespace) -> int:
 
     bad = 0
     for bundle in args.bundles:
-        result = verify_bundle(bundle, testbench=not args.no_testbench)
+        try:
+            result = verify_bundle(bundle, testbench=not args.no_testbench)
+        except FatalError as exc:  # no manifest, a corrupt one, a failed export: this bundle fails
+            bad += 1
+            print(f"{bundle}: FAILED\n  - {exc}", file=sys.stderr)
+            continue
         if result.ok:
             tb = result.testbench
             extra = f"; testbench {tb['checked']} vectors, 0 mismatches" if tb else ""

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
-from estimators.parts import DEFAULT_PART, get_part
+from qnas.parts import DEFAULT_CLOCK_NS, DEFAULT_PART, get_part
 from qnas import _imports
 from qnas.errors import CandidateFailed, ConfigError, UnsupportedSpec, error_excerpt
 from qnas.spec import ModelSpec
@@ -25,7 +25,6 @@ from .hls4ml_precision import linear_layer_name, plan_precisions
 
 BACKENDS: tuple[str, ...] = ("Vitis", "Vivado")
 IO_TYPES: tuple[str, ...] = ("io_parallel", "io_stream")
-DEFAULT_CLOCK_NS = get_part(DEFAULT_PART).default_clock_ns
 PROJECT_NAME = "myproject"
 
 #: spec strategy -> hls4ml strategy name

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nas.qkeras_model import INPUT_LAYER_NAME, activation_layer_name
-from qnas.spec import DenseLayerSpec, ModelSpec, Quantizer
+from qnas.fixed_point import accumulator_ranges
+from qnas.layer_names import INPUT_LAYER_NAME, activation_layer_name
+from qnas.spec import ModelSpec, Quantizer
 
 
 @dataclass(frozen=True)
@@ -42,23 +43,6 @@ class FixedType:
         return f"{base}<{','.join(args)}>"
 
 
-def _mantissa_range(q: Quantizer) -> tuple[int, int, int]:
-    """(min, max, fractional bits) of the integer mantissa of a quantizer's values."""
-    if q.kind in ("ternary", "binary"):
-        return -1, 1, 0
-    if q.signed:
-        return -(2 ** (q.bits - 1)), 2 ** (q.bits - 1) - 1, q.fractional
-    return 0, 2 ** q.bits - 1, q.fractional
-
-
-def _signed_width(lo: int, hi: int) -> int:
-    """Smallest two's-complement width holding every integer in [lo, hi]."""
-    width = 1
-    while lo < -(2 ** (width - 1)) or hi > 2 ** (width - 1) - 1:
-        width += 1
-    return width
-
-
 def quantizer_type(q: Quantizer, *, rounding: str = "", saturation: str = "") -> FixedType:
     """The fixed-point type holding exactly the values of a fixed-point quantizer."""
     if q.kind != "fixed":
@@ -68,33 +52,14 @@ def quantizer_type(q: Quantizer, *, rounding: str = "", saturation: str = "") ->
     return FixedType(q.bits, q.integer, False, rounding, saturation)
 
 
-def _accumulator_range(n_in: int, x: tuple[int, int, int], layer: DenseLayerSpec) -> tuple[int, int, int]:
-    """(min, max, fractional bits) of the mantissa of ``x @ W + b`` over every allowed x, W, b."""
-    x_lo, x_hi, f_x = x
-    w_lo, w_hi, f_w = _mantissa_range(layer.weight)
-    b_lo, b_hi, f_b = _mantissa_range(layer.bias)
-    frac = max(f_x + f_w, f_b)
-    corners = (x_lo * w_lo, x_lo * w_hi, x_hi * w_lo, x_hi * w_hi)
-    p_scale, b_scale = 2 ** (frac - f_x - f_w), 2 ** (frac - f_b)
-    lo = n_in * min(corners) * p_scale + b_lo * b_scale
-    hi = n_in * max(corners) * p_scale + b_hi * b_scale
-    return lo, hi, frac
-
-
 def exact_accumulators(spec: ModelSpec) -> tuple[FixedType, ...]:
     """Per layer, the narrowest signed type that holds ``x @ W + b`` exactly for any allowed x, W, b.
 
-    A layer without an activation hands its unrounded accumulator to the next layer, so that
-    layer's input range is the accumulator's, not a quantizer's.
+    The range is :func:`qnas.fixed_point.accumulator_ranges` of the spec alone (the
+    estimators read the same function), so a hidden layer without an activation hands its
+    unrounded accumulator range on to the next layer.
     """
-    out = []
-    x_range = _mantissa_range(spec.input_quantizer)
-    for layer, n_in, _ in spec.layer_inputs():
-        lo, hi, frac = _accumulator_range(n_in, x_range, layer)
-        width = _signed_width(lo, hi)
-        out.append(FixedType(width, width - frac, True))
-        x_range = _mantissa_range(layer.activation) if layer.activation is not None else (lo, hi, frac)
-    return tuple(out)
+    return tuple(FixedType(acc.width, acc.width - acc.frac, True) for acc in accumulator_ranges(spec))
 
 
 def activation_type(q: Quantizer) -> FixedType:

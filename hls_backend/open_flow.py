@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from qnas.parts import DEFAULT_CLOCK_NS, DEFAULT_PART
 from qnas.results import SynthesisResult
 from qnas.spec import ModelSpec
 from qnas.weights import ModelWeights
@@ -61,7 +62,7 @@ class OpenFlowResult:
 
 
 def run_open_flow(spec: ModelSpec, weights: ModelWeights, out_dir: str | Path, *,
-                  part: str = "xcvu13p-flga2577-2-e", clock_ns: float = 5.0, x_test: np.ndarray | None = None,
+                  part: str = DEFAULT_PART, clock_ns: float = DEFAULT_CLOCK_NS, x_test: np.ndarray | None = None,
                   reference: np.ndarray | None = None, xilinx: bool = True, ecp5: bool = True,
                   timeout_s: float = 3600, progress: bool = True) -> OpenFlowResult:
     """Generate, simulate (when ``x_test`` is given), synthesise and route one model.

@@ -42,18 +42,18 @@ class FinishedStudy:
 
     @property
     def part(self) -> str:
-        from estimators import DEFAULT_PART
+        from qnas.parts import DEFAULT_PART
 
         return self.study.user_attrs.get("part", DEFAULT_PART)
 
     @property
     def clock_ns(self) -> float:
-        from estimators import get_part
+        from qnas.parts import get_part
 
         return float(self.study.user_attrs.get("clock_ns") or get_part(self.part).default_clock_ns)
 
     def pareto_numbers(self) -> list[int]:
-        from nas.study import pareto_trial_numbers
+        from nas import pareto_trial_numbers
 
         return pareto_trial_numbers(self.study)
 
@@ -67,7 +67,11 @@ class FinishedStudy:
             reason = trials[0].user_attrs.get("reason", "")
             raise FatalError(f"trial {number} has no trained model to export (state {state}"
                              + (f": {reason}" if reason else "") + ")")
-        return self.run_dir / rel
+        path = (self.run_dir / rel).resolve()
+        if not path.is_relative_to(self.run_dir.resolve()):
+            raise FatalError(f"trial {number} records its model outside the run directory ({rel!r}); "
+                             "export from the run directory that holds it")
+        return path
 
     def record(self, number: int, key: str, value: Any) -> None:
         self.study.set_user_attr(f"{key}/{number}", value)
@@ -93,8 +97,10 @@ def open_finished_study(where: str, study_name: str | None = None) -> FinishedSt
     elif study_name not in names:
         raise FatalError(f"no study {study_name!r} in {url}; it holds: {', '.join(names) or 'none'}")
     study = optuna.load_study(study_name=study_name, storage=storage)
+    # The run directory the user gave wins over the one recorded at search time: a copied or
+    # moved run must export its own trials, never silently the original's.
     stored = study.user_attrs.get("run_dir")
-    if stored:
+    if run_dir is None and stored:
         run_dir = Path(stored)
     if run_dir is None:
         raise FatalError(f"study {study_name!r} does not record its run directory; pass the run directory "

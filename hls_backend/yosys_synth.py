@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qnas.errors import ConfigError, UnsupportedSpec
+from qnas.parts import DEFAULT_PART, get_part
 from qnas.results import SynthesisResult
 
 from .rtl.design import RTLDesign
@@ -117,8 +118,6 @@ def xilinx_family(part: str) -> str:
     """``synth_xilinx -family`` value for a part: xcup (UltraScale+), xcu (UltraScale), xc7."""
     name = part
     try:
-        from estimators.parts import get_part
-
         info = get_part(part)
         name = info.name
         if info.family == "xilinx-ultrascale+":
@@ -151,7 +150,7 @@ def yosys_read_script(design: RTLDesign, work: Path, extra: tuple[Path, ...] = (
     return [f"read_verilog -defer {files}"]
 
 
-def synth_xilinx(design: RTLDesign, part: str = "xcvu13p-flga2577-2-e", *, timeout_s: float | None = 3600,
+def synth_xilinx(design: RTLDesign, part: str = DEFAULT_PART, *, timeout_s: float | None = 3600,
                  progress: bool = False, work_dir: str | Path | None = None,
                  yosys: Tool | None = None) -> SynthesisResult:
     """Run ``synth_xilinx -family <family> -flatten`` and report its primitive counts.

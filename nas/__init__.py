@@ -7,8 +7,7 @@ stay light while ``from nas import run_study`` still works.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from qnas._imports import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     # configuration
@@ -28,20 +27,14 @@ _EXPORTS: dict[str, str] = {
     "load_dataset": "nas.datasets", "dataset_names": "nas.datasets",
     # training (QKeras; TensorFlow loads only when a model is built)
     "TrainingConfig": "nas.training", "TrainedModel": "nas.training",
-    "train_candidate": "nas.training", "save_trained": "nas.training",
+    "train_candidate": "nas.training", "save_trained": "nas.training", "load_trained": "nas.training",
+    "continue_training": "nas.training",
+    # the QKeras model (hls_backend converts it)
+    "load_qkeras_model": "nas.qkeras_model",
+    # search levers: pruning-aware training, the hardware-cost loss term
+    "strip_pruning": "nas.pruning", "hardware_cost": "nas.cost_penalty",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nas' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -69,15 +69,36 @@ def check_storage_writable(url: str) -> None:
         raise FatalError(f"the study storage {path} is read-only; {fix}")
 
 
+def exception_chain(exc: BaseException, limit: int = 32) -> list[BaseException]:
+    """``exc`` and what it was raised from or during (``__cause__``/``__context__``), outermost first.
+
+    Storage errors arrive wrapped: Optuna's StorageInternalError around SQLAlchemy's
+    OperationalError around sqlite3's error, the OSError (ENOSPC) at the bottom.
+    """
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(chain) < limit:
+        chain.append(current)
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return chain
+
+
 def disk_error(exc: BaseException, what: str) -> FatalError | None:
-    """A FatalError for a full/read-only disk behind ``exc`` (OSError or a storage error)."""
-    text = str(exc).lower()
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "disk is full" in text \
-            or "no space left" in text:
-        return FatalError(f"the disk is full while writing {what}; free some space, then continue "
-                          "the study with --resume (completed trials are kept)")
-    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) \
-            or "readonly database" in text or "read-only" in text:
-        return FatalError(f"cannot write {what}: {exc}; make it writable or choose another --out/--storage, "
-                          "then continue with --resume")
+    """A FatalError for a full/read-only disk anywhere in ``exc``'s chain (OSError or storage error)."""
+    chain = exception_chain(exc)
+    for link in chain:
+        text = str(link).lower()
+        if isinstance(link, OSError) and link.errno == errno.ENOSPC or "disk is full" in text \
+                or "no space left" in text:
+            return FatalError(f"the disk is full while writing {what}; free some space, then continue "
+                              "the study with --resume (completed trials are kept)")
+    for link in chain:
+        text = str(link).lower()
+        if isinstance(link, OSError) and link.errno in (errno.EROFS, errno.EACCES, errno.EPERM) \
+                or "readonly database" in text or "read-only" in text:
+            first = str(link).splitlines()[0][:300] if str(link) else type(link).__name__
+            return FatalError(f"cannot write {what}: {first}; make it writable or choose another "
+                              "--out/--storage, then continue with --resume")
     return None

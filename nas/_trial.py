@@ -13,6 +13,8 @@ estimate, constraints, objective values and artifacts.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import shutil
 from dataclasses import dataclass, replace
@@ -54,11 +56,34 @@ class QKerasTrainer:
         from . import training
         training.save_trained(trained, artifacts, dataset)
 
+    @property
+    def promotion(self) -> tuple[int, float]:
+        """(extra epochs, quality margin) of multi-fidelity promotion; 0 epochs = off."""
+        return (int(self.settings.get("promote_epochs", 0) or 0),
+                float(self.settings.get("promote_margin", 0.01)))
+
+    def promote(self, trained: Any, dataset: Dataset) -> Any:
+        from . import training
+        return training.continue_training(trained, dataset, self.promotion[0])
+
+
+def training_recipe(spec: ModelSpec) -> str:
+    """The training choices the search made for ``spec`` (metadata ``training``), as a key part.
+
+    They change the trained weights though not the network (e.g. the cost-penalty weight),
+    so two trials that differ only there are different designs.
+    """
+    recipe = spec.metadata.get("training")
+    return json.dumps(recipe, sort_keys=True) if recipe else ""
+
 
 def network_key(spec: ModelSpec) -> str:
-    """Fingerprint of what training sees: the spec without reuse factors and strategy."""
+    """Fingerprint of what training sees: the spec without reuse factors and strategy, plus
+    the training recipe."""
     layers = tuple(replace(layer, reuse_factor=1) for layer in spec.layers)
-    return replace(spec, layers=layers, strategy="latency").fingerprint()
+    key = replace(spec, layers=layers, strategy="latency").fingerprint()
+    recipe = training_recipe(spec)
+    return f"{key}+{hashlib.sha256(recipe.encode()).hexdigest()[:8]}" if recipe else key
 
 
 @dataclass(frozen=True)
@@ -159,6 +184,14 @@ class TrialRunner:
                                  _scalars(trained.val_metrics), _scalars(trained.metrics),
                                  int(trained.epochs_run), float(trained.train_seconds))
         post = estimate_for_budget(spec, budget, weights)
+        if trained is not None and self._near_front(trial, spec, net, post):
+            trained = self.trainer.promote(trained, self.dataset)
+            weights = trained.weights
+            net = TrainedNetwork(trial.number, net.artifacts, _scalars(trained.val_metrics),
+                                 _scalars(trained.metrics), int(trained.epochs_run),
+                                 float(trained.train_seconds))
+            post = estimate_for_budget(spec, budget, weights)
+            trial.set_user_attr("promoted", True)
         record_constraints(trial, budget, post)
         for attr, value in (("estimate", estimate_summary(post, "trained weights")),
                             ("metrics_val", dict(net.metrics_val)), ("metrics_test", dict(net.metrics_test)),
@@ -168,6 +201,29 @@ class TrialRunner:
         self._save(trial, artifacts, spec, trained, prior, post)
         self.networks.setdefault(key, net)
         return values
+
+    def _near_front(self, trial, spec: ModelSpec, net: TrainedNetwork, estimate) -> bool:
+        """Multi-fidelity: is this short-trained candidate worth training longer?
+
+        Yes unless a finished feasible trial beats it by more than the margin in every
+        quality objective while costing no more in every other objective (Optuna cannot
+        prune multi-objective trials, so the study spends the long training itself).
+        """
+        epochs, margin = getattr(self.trainer, "promotion", (0, 0.0))
+        if epochs <= 0 or self.config.budget.violations(estimate):
+            return False  # off, or over budget with its trained weights: never on the front
+        from optuna.trial import TrialState
+        mine = self._objective_values(spec, net.metrics_val, estimate)
+        signs = [1.0 if o.direction == "maximize" else -1.0 for o in self.config.objectives]
+        for other in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            if any(c > 0 for c in other.constraints.values()):
+                continue
+            beats = all(
+                s * (theirs - ours) > margin if o.is_quality else s * (theirs - ours) >= 0
+                for o, s, theirs, ours in zip(self.config.objectives, signs, other.values, mine))
+            if beats:
+                return False
+        return True
 
     def _objective_values(self, spec: ModelSpec, val: Mapping[str, float], estimate) -> list[float]:
         values = []

@@ -9,7 +9,7 @@ path named, not after an hour of training. Example (``studies/default.yaml``)::
     seed: 0
     n_trials: 30
     search_space: {family: mlp, depth: [1, 2], width: [8, 16, 32], ...}
-    training: {epochs: 30, batch_size: 256, patience: 5}
+    training: {epochs: 30, batch_size: 256, patience: 5}   # + promote_epochs, promote_margin
     objectives: [accuracy, lut, latency_ns]     # or {metric: lut, direction: minimize}
     budget: {part: xcvu13p, clock_ns: 5, max_lut: 0.02, max_latency_ns: 100}
     sampler: {name: tpe, n_startup_trials: 10}
@@ -20,6 +20,7 @@ path named, not after an hour of training. Example (``studies/default.yaml``)::
 
 from __future__ import annotations
 
+import collections.abc
 import json
 import re
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ import yaml
 from estimators.budget import Budget
 from nas.datasets.registry import check_dataset_name
 from qnas.errors import ConfigError
+from qnas.parts import DEFAULT_PART
 from qnas.validation import (Field, InstanceOf, Interval, OneOf, check_keys, check_mapping, check_value,
                              describe, join_key, validate_section)
 from search_spaces import SearchSpace, build_search_space
@@ -155,7 +157,7 @@ def _parse_objectives(value: Any, path: str) -> tuple[Objective, ...]:
 
 
 _BUDGET_FIELDS = {
-    "part": Field((InstanceOf(str, "an FPGA part name"),), "xcvu13p-flga2577-2-e"),
+    "part": Field((InstanceOf(str, "an FPGA part name"),), DEFAULT_PART),
     "clock_ns": Field((Interval(float, 0, None, low_open=True),), None),
     "max_lut": Field((Interval(float, 0, 1),), 1.0),
     "max_ff": Field((Interval(float, 0, 1),), 1.0),
@@ -174,7 +176,8 @@ def _parse_budget(value: Any, path: str) -> Budget:
 
 
 #: keys of the training section; the study's seed is the training seed
-TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "patience", "min_delta", "max_seconds")
+TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "patience", "min_delta", "max_seconds",
+                 "promote_epochs", "promote_margin")
 
 
 def _parse_training(value: Any, path: str) -> dict[str, Any]:
@@ -216,13 +219,44 @@ _STUDY_FIELDS = {
 }
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+#: Bounds on what a study file may make the loader build. A real study is a few KB with a
+#: few hundred nodes; a sub-KB file of nested anchors ("billion laughs") expands to 10^9
+#: nodes, and 100,000 nested brackets overflow PyYAML's recursive composer.
+MAX_STUDY_BYTES = 1 << 20
+MAX_YAML_DEPTH = 64
+MAX_YAML_NODES = 100_000
+
+
+class _StudyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one) and bounds
+    nesting depth and the node count after alias expansion, before anything is constructed."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels; a study needs a few",
+                    self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_document(self, node):
+        _check_expanded_size(node)
+        return super().construct_document(node)
 
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, collections.abc.Hashable):
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a mapping key must be a plain value, got {describe(key)}", key_node.start_mark)
             if key in seen:
                 mark = key_node.start_mark
                 raise yaml.constructor.ConstructorError(
@@ -231,23 +265,89 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_study_config(path: str | Path) -> StudyConfig:
-    """Read and validate a study YAML; every problem is a ConfigError naming file and key."""
-    path = Path(path)
+def _check_expanded_size(root) -> None:
+    """Refuse a node graph that expands (aliases followed) to more than MAX_YAML_NODES nodes.
+
+    Sizes are counted once per shared node (iteratively: the graph may be deep), so the check
+    itself costs the size of the file, not of the expansion; a node that contains itself
+    through an alias is refused too.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        children = _children(node)
+        if children_done:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > MAX_YAML_NODES:
+                raise yaml.composer.ComposerError(
+                    None, None, f"its aliases (*name) expand to more than {MAX_YAML_NODES:,} values; "
+                    "a study needs a few hundred: write the values out, or use fewer nested aliases",
+                    node.start_mark)
+            continue
+        if key in open_nodes:
+            raise yaml.composer.ComposerError(None, None, "an alias refers to a value that contains it",
+                                              node.start_mark)
+        open_nodes.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_nodes:
+                raise yaml.composer.ComposerError(None, None, "an alias refers to a value that contains it",
+                                                  child.start_mark)
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
+def _children(node) -> list:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _read_study_text(path: Path) -> str:
     try:
-        text = path.read_text()
+        size = path.stat().st_size
+        if size > MAX_STUDY_BYTES:
+            raise ConfigError(str(path), f"is too large for a study file ({size:,} bytes; at most "
+                                         f"{MAX_STUDY_BYTES:,}); is it the right file?")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_STUDY_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(str(path), "study file not found; check the path "
                                      "(the embedded default is studies/default.yaml)") from None
+    except IsADirectoryError:
+        raise ConfigError(str(path), "is a directory; give the study YAML file") from None
     except OSError as exc:
         raise ConfigError(str(path), f"cannot read the study file: {exc.strerror}") from None
+    if len(raw) > MAX_STUDY_BYTES:
+        raise ConfigError(str(path), f"is too large for a study file (more than {MAX_STUDY_BYTES:,} bytes)")
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), f"is not a text (UTF-8) study file: byte {exc.start} is "
+                                     f"0x{raw[exc.start]:02x}; give the study YAML") from None
+
+
+def load_study_config(path: str | Path) -> StudyConfig:
+    """Read and validate a study YAML; every problem is a ConfigError naming file and key."""
+    path = Path(path)
+    text = _read_study_text(path)
+    try:
+        data = yaml.load(text, Loader=_StudyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(str(path), f"is not valid YAML{where}: {problem}") from None
+        raise ConfigError(str(path), f"is not valid YAML{where}: {problem[:300]}") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp like 2001-13-45
+        raise ConfigError(str(path), f"is not valid YAML: {type(exc).__name__}: {str(exc)[:300]}") from None
     if not isinstance(data, Mapping):
         raise ConfigError(str(path), f"must hold a mapping of study settings (name, dataset, "
                                      f"search_space, objectives, ...); got {describe(data)}")

@@ -4,33 +4,29 @@ The model is shaped so that hls4ml converts it to firmware that reproduces it bi
 (see ``qnas.fixed_point``): every quantizer has ``alpha=1`` (QKeras' power-of-two auto
 scale has no hls4ml equivalent), a ``QActivation`` right after the input pins the input
 precision, and the output layer is linear (logits). Layer names are the spec's, so the
-hls4ml per-layer config and synthesis reports map back to spec layers by name.
+hls4ml per-layer config and synthesis reports map back to spec layers by name
+(the names are :mod:`qnas.layer_names`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 
 from qnas import _imports
 from qnas.errors import CandidateFailed, UnsupportedSpec
-from qnas.spec import ModelSpec, Quantizer
+from qnas.fixed_point import FLOAT32_MANTISSA_BITS
+from qnas.layer_names import INPUT_LAYER_NAME, MODEL_INPUT_NAME, activation_layer_name
+from qnas.spec import DenseLayerSpec, ModelSpec, Quantizer
 from qnas.weights import LayerWeights, ModelWeights
 
 Role = Literal["input", "weight", "bias", "activation"]
 ROLES: tuple[str, ...] = ("input", "weight", "bias", "activation")
 
-#: float32 (what QKeras trains and infers in) holds at most 24 significant bits.
-MAX_FIXED_BITS = 24
-
-INPUT_LAYER_NAME = "input_q"
-
-
-def activation_layer_name(layer_name: str) -> str:
-    """Name of the QActivation that follows dense layer ``layer_name``."""
-    return f"{layer_name}_act"
+#: float32 (what QKeras trains and infers in) holds at most this many significant bits.
+MAX_FIXED_BITS = FLOAT32_MANTISSA_BITS
 
 
 def _check_quantizer(q: Quantizer, role: str, where: str) -> None:
@@ -86,23 +82,29 @@ def check_buildable(spec: ModelSpec) -> None:
             names.add(name)
 
 
-def build_qkeras_model(spec: ModelSpec, seed: int = 0) -> Any:
-    """Build the (uncompiled) QKeras model of ``spec``; weights drawn from ``seed``."""
+def build_qkeras_model(spec: ModelSpec, seed: int = 0,
+                       wrap_dense: Callable[[DenseLayerSpec, Any], Any] | None = None) -> Any:
+    """Build the (uncompiled) QKeras model of ``spec``; weights drawn from ``seed``.
+
+    ``wrap_dense(layer_spec, qdense)`` may return a wrapped layer to use instead (pruning
+    wrappers during training, see :mod:`nas.pruning`); the saved model never has wrappers.
+    """
     check_buildable(spec)
     keras = _imports.tf_keras()
     qk = _imports.qkeras()
-    inputs = keras.Input(shape=(spec.n_inputs,), name="inputs")
+    inputs = keras.Input(shape=(spec.n_inputs,), name=MODEL_INPUT_NAME)
     x = qk.QActivation(qkeras_quantizer(spec.input_quantizer, "input", "input_quantizer"),
                        name=INPUT_LAYER_NAME)(inputs)
     for i, layer in enumerate(spec.layers):
-        x = qk.QDense(
+        dense = qk.QDense(
             layer.units,
             kernel_quantizer=qkeras_quantizer(layer.weight, "weight", f"{layer.name}.weight"),
             bias_quantizer=qkeras_quantizer(layer.bias, "bias", f"{layer.name}.bias"),
             kernel_initializer=keras.initializers.HeNormal(seed=seed * 1009 + i),
             bias_initializer="zeros",
             name=layer.name,
-        )(x)
+        )
+        x = (wrap_dense(layer, dense) if wrap_dense is not None else dense)(x)
         if layer.activation is not None:
             x = qk.QActivation(qkeras_quantizer(layer.activation, "activation", f"{layer.name}.activation"),
                                name=activation_layer_name(layer.name))(x)

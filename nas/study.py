@@ -23,13 +23,14 @@ from typing import Callable
 import pandas as pd
 
 from qnas.errors import ConfigError, FatalError, InfeasibleCandidate, QnasError
+from qnas.spec import ModelSpec
 
 from ._claim import SQLiteRunLock
 from ._heartbeat import retry_callback
 from ._interrupt import CtrlC
 from ._progress import Progress, best_feasible_label
 from ._storage import check_storage_writable, default_storage, disk_error, ensure_dir, sqlite_path
-from ._trial import QKerasTrainer, Trainer, TrialRunner, trained_networks
+from ._trial import QKerasTrainer, Trainer, TrialRunner, trained_networks, training_recipe
 from ._worker import Claimer, budget_state, replaced_numbers
 from .storage_url import StorageURL, connection_problem, is_connection_error, parse_storage_url
 from .config import StudyConfig
@@ -155,7 +156,8 @@ def _open_study(config: StudyConfig, storage: StorageURL, optuna_storage, run_di
     try:
         if existing is not None:
             study = optuna.load_study(study_name=config.name, storage=optuna_storage, sampler=sampler)
-            check(study)
+            if n_existing:
+                check(study)
         else:
             study = optuna.create_study(study_name=config.name, storage=optuna_storage,
                                         directions=config.directions, sampler=sampler, load_if_exists=True)
@@ -163,7 +165,8 @@ def _open_study(config: StudyConfig, storage: StorageURL, optuna_storage, run_di
         raise
     except Exception as exc:
         raise _storage_failure(exc, storage) from exc
-    if not any(k in study.user_attrs for k in ("objectives", "search_space")):
+    if n_existing == 0 or not any(k in study.user_attrs for k in ("objectives", "search_space")):
+        # a study without trials (e.g. its data was refused) binds nothing: this run's settings win
         # plus what later stages (export, synthesis) need to read the study without the YAML
         for key, value in {**_identity(config, seed), "part": config.budget.part.name,
                            "clock_ns": config.budget.clock_ns, "run_dir": str(run_dir.resolve()),
@@ -205,18 +208,27 @@ def pareto_trial_numbers(study) -> list[int]:
 
 
 def _distinct_designs(trials) -> list[int]:
-    """Trial numbers, one per distinct spec (a sampler may draw the same candidate twice)."""
+    """Trial numbers, one per distinct spec and training recipe (a sampler may draw the same
+    candidate twice)."""
     first: dict[str, int] = {}
     for t in sorted(trials, key=lambda t: t.number):
-        first.setdefault(t.user_attrs.get("fingerprint", str(t.number)), t.number)
+        spec_json = t.user_attrs.get("spec")
+        recipe = training_recipe(ModelSpec.from_json(spec_json)) if spec_json else ""
+        first.setdefault(t.user_attrs.get("fingerprint", str(t.number)) + recipe, t.number)
     return sorted(first.values())
 
 
-def _impossible_budget_message(config: StudyConfig, n: int, keys: Counter, producer: str) -> str:
+
+def _impossible_budget_message(config: StudyConfig, n: int, keys: Counter, producer: str,
+                               infeasible: Counter | None = None) -> str:
     b = config.budget
     limits = {"lut": f"max_lut={b.max_lut:g}", "ff": f"max_ff={b.max_ff:g}", "dsp": f"max_dsp={b.max_dsp:g}",
               "bram": f"max_bram={b.max_bram:g}", "latency_ns": f"max_latency_ns={b.max_latency_ns}",
               "ii": f"max_ii={b.max_ii}"}
+    if infeasible and sum(infeasible.values()) * 2 > n:  # mostly unrealisable, not over budget
+        reason, count = infeasible.most_common(1)[0]
+        return (f"the last {n} candidates were all rejected before training; {count} of them could not be "
+                f"realised: {reason}. Change the search_space key it names (not the budget)")
     named = ", ".join(f"budget.{limits[k]} ({c}/{n})" for k, c in keys.most_common())
     return (f"the budget looks impossible: the last {n} candidates were all rejected before training "
             f"by the estimator ({producer}) on {b.part.name} at {b.clock_ns:g} ns. Violated: "
@@ -391,6 +403,8 @@ def _drive(opened: OpenedStudy, started: float, *, trainer, progress: bool, echo
     if dataset.task != space.task:
         raise ConfigError("search_space.family", f"family {space.family!r} builds {space.task} models, but "
                           f"dataset {dataset.name!r} is an {dataset.task} dataset; choose a matching family")
+    space.check_dataset_shape(dataset.n_features,
+                              dataset.n_classes if dataset.task == "classification" else dataset.n_features)
     runner = TrialRunner(config, dataset, trainer or QKerasTrainer(config.training, opened.seed), run_dir,
                          trained_networks(study.get_trials(deepcopy=False)))
     claimer = Claimer(study, url, opened.optuna_storage, runner, n_total,
@@ -417,6 +431,7 @@ def _drive(opened: OpenedStudy, started: float, *, trainer, progress: bool, echo
     bar = Progress(n_total, min(done, n_total), config.name, disable=not progress)
     n_run, rejections, failures = 0, 0, 0
     rejected_keys: Counter = Counter()
+    infeasible: Counter = Counter()
     producer = ""
     pending = None
     with CtrlC() as ctrl_c:  # Ctrl-C stops the run even where its exception gets swallowed
@@ -466,6 +481,8 @@ def _drive(opened: OpenedStudy, started: float, *, trainer, progress: bool, echo
                     if isinstance(detail, BudgetRejection):
                         rejected_keys.update(detail.violated)
                         producer = detail.estimate.producer
+                    else:
+                        infeasible[detail.reason[:300]] += 1
                 else:
                     failures += 1
                     rejections = 0
@@ -480,7 +497,7 @@ def _drive(opened: OpenedStudy, started: float, *, trainer, progress: bool, echo
                             "failed": counts.get("fail", 0)})
                 if rejections >= config.max_consecutive_rejections:
                     raise ImpossibleBudget(_impossible_budget_message(config, rejections, rejected_keys,
-                                                                      producer or "estimator"))
+                                                                      producer or "estimator", infeasible))
                 if failures >= MAX_CONSECUTIVE_FAILURES:
                     raise FatalError(f"{failures} trials in a row failed; the last with {last_error}. "
                                      f"See the 'reason' column of {run_dir / 'results.csv'} and the trial "

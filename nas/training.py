@@ -14,7 +14,7 @@ import math
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -28,6 +28,7 @@ from qnas.errors import CandidateFailed, ConfigError
 from qnas.spec import ModelSpec
 from qnas.weights import ModelWeights
 
+from . import cost_penalty, pruning
 from .metrics import evaluate_model, quantized_inputs
 from .qkeras_model import build_qkeras_model, extract_weights, load_qkeras_model
 
@@ -36,7 +37,14 @@ STOP_REASONS = ("max_epochs", "early_stopping", "max_seconds", "callback")
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """How one candidate is trained. ``max_seconds`` caps the wall time of ``fit``."""
+    """How one candidate is trained. ``max_seconds`` caps the wall time of ``fit``.
+
+    Multi-fidelity: with ``promote_epochs > 0`` every candidate trains ``epochs`` epochs, and
+    the study continues training for ``promote_epochs`` more (warm start from its own
+    weights, :func:`continue_training`) those near the front: candidates that no finished
+    trial beats by more than ``promote_margin`` in quality while costing no more in every
+    resource objective (:mod:`nas._trial`).
+    """
 
     epochs: int = 30
     batch_size: int = 256
@@ -46,6 +54,8 @@ class TrainingConfig:
     min_delta: float = 0.0
     max_seconds: float | None = None
     verbose: int = 0
+    promote_epochs: int = 0
+    promote_margin: float = 0.01
 
     def __post_init__(self) -> None:
         def need(ok: bool, name: str, what: str) -> None:
@@ -67,6 +77,9 @@ class TrainingConfig:
         need(self.max_seconds is None or (is_num(self.max_seconds) and self.max_seconds > 0),
              "max_seconds", "None or a number > 0")
         need(is_int(self.verbose) and self.verbose in (0, 1, 2), "verbose", "0, 1 or 2")
+        need(is_int(self.promote_epochs) and self.promote_epochs >= 0, "promote_epochs", "an int >= 0")
+        need(is_num(self.promote_margin) and 0 <= self.promote_margin <= 1, "promote_margin",
+             "a number in [0, 1]")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainingConfig":
@@ -173,14 +186,28 @@ def _time_limit_callback(keras: Any, max_seconds: float) -> Any:
     return TimeLimit()
 
 
+def _dense_index(model: Any, name: str) -> int:
+    """Position of the spec layer ``name`` in ``model``, wrapped (``prune_low_magnitude_<name>``) or not."""
+    for i, layer in enumerate(model.layers):
+        if layer.name == name or getattr(getattr(layer, "layer", None), "name", None) == name:
+            return i
+    raise CandidateFailed(f"model has no layer {name!r} of the spec")
+
+
 def train_candidate(spec: ModelSpec, dataset: Dataset, config: TrainingConfig | None = None,
-                    callbacks: Sequence[Any] = ()) -> TrainedModel:
+                    callbacks: Sequence[Any] = (), init_model: Any = None) -> TrainedModel:
     """Train ``spec`` on ``dataset`` with quantization-aware training; return it evaluated.
 
     Classification minimises softmax cross-entropy on logits; autoencoders the MSE between
     output and quantized input, on normal events only. Early stopping watches the
     validation loss and restores the best epoch's weights. Extra Keras ``callbacks`` (e.g.
     Optuna pruning) run after ours; exceptions they raise propagate unchanged.
+
+    Layers with ``sparsity > 0`` train pruning-aware (:mod:`nas.pruning`; early stopping
+    then watches only the epochs after the sparsity ramp), and a spec whose metadata sets
+    ``training.cost_penalty`` adds that multiple of the hardware-cost proxy of
+    :mod:`nas.cost_penalty` to the loss. The returned model is always plain QKeras (pruning
+    wrappers stripped, pruned weights exactly zero).
 
     Raises CandidateFailed when the training or validation loss becomes NaN/inf (diverged
     training), UnsupportedSpec (an InfeasibleCandidate) when QKeras cannot realise the spec,
@@ -193,7 +220,16 @@ def train_candidate(spec: ModelSpec, dataset: Dataset, config: TrainingConfig | 
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
 
-    model = build_qkeras_model(spec, seed=config.seed)
+    x_train, y_train, validation = _training_arrays(spec, dataset)
+    steps_per_epoch = max(1, math.ceil(len(x_train) / config.batch_size))
+    wrap = pruning.dense_wrapper(spec, steps_per_epoch, config.epochs, ramp=init_model is None)
+    model = build_qkeras_model(spec, seed=config.seed, wrap_dense=wrap)
+    dense_layers = [model.get_layer(index=_dense_index(model, layer.name)) for layer in spec.layers]
+    dense_layers = [getattr(layer, "layer", layer) for layer in dense_layers]  # inside a wrapper
+    if init_model is not None:
+        for layer, dense in zip(spec.layers, dense_layers):
+            dense.set_weights(init_model.get_layer(layer.name).get_weights())
+    cost_penalty.add_cost_penalty(model, spec, dense_layers)
     if spec.task == "classification":
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         metrics: list[Any] = ["accuracy"]
@@ -202,11 +238,13 @@ def train_candidate(spec: ModelSpec, dataset: Dataset, config: TrainingConfig | 
         metrics = []
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
                   loss=loss, metrics=metrics)
-    x_train, y_train, validation = _training_arrays(spec, dataset)
-
+    start_from = pruning.ramp_epochs(config.epochs) if wrap is not None and init_model is None else 0
     early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
-                                          min_delta=config.min_delta, restore_best_weights=True)
+                                          min_delta=config.min_delta, restore_best_weights=True,
+                                          start_from_epoch=start_from)
     ours: list[Any] = [keras.callbacks.TerminateOnNaN(), early]
+    if wrap is not None:
+        ours += pruning.pruning_callbacks()
     timer = None
     if config.max_seconds is not None:
         timer = _time_limit_callback(keras, config.max_seconds)
@@ -241,6 +279,7 @@ def train_candidate(spec: ModelSpec, dataset: Dataset, config: TrainingConfig | 
     else:
         reason = "max_epochs"
 
+    model = pruning.strip_pruning(model)
     weights = extract_weights(model, spec)
     return TrainedModel(
         spec=spec, model=model, weights=weights,
@@ -249,6 +288,20 @@ def train_candidate(spec: ModelSpec, dataset: Dataset, config: TrainingConfig | 
         history=history, epochs_run=epochs_run, train_seconds=train_seconds,
         best_epoch=int(early.best_epoch) + 1, stop_reason=reason, config=config,
     )
+
+
+def continue_training(trained: TrainedModel, dataset: Dataset, epochs: int) -> TrainedModel:
+    """Train ``trained`` for ``epochs`` more epochs from its weights (multi-fidelity promotion).
+
+    The result reports the epochs and seconds of both runs together, and its history is
+    the two histories one after the other.
+    """
+    config = replace(trained.config, epochs=epochs)
+    more = train_candidate(trained.spec, dataset, config, init_model=trained.model)
+    history = {k: trained.history.get(k, []) + v for k, v in more.history.items()}
+    return replace(more, history=history, epochs_run=trained.epochs_run + more.epochs_run,
+                   train_seconds=trained.train_seconds + more.train_seconds,
+                   best_epoch=trained.epochs_run + more.best_epoch, config=trained.config)
 
 
 # -- artifacts ----------------------------------------------------------------------------

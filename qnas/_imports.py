@@ -13,6 +13,7 @@ import sys
 import tempfile
 import warnings
 from types import ModuleType
+from typing import Any, Callable, Mapping
 
 from .errors import ToolNotFound
 
@@ -98,3 +99,25 @@ def qkeras() -> ModuleType:
     tensorflow()
     require("pyparsing", "train")
     return require("qkeras", "train")
+
+
+def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """PEP 562 ``__getattr__`` and ``__dir__`` for a package whose public names load on first use.
+
+    ``exports`` maps each public name to the module defining it. Importing the package then
+    loads none of those modules, so a light caller never pays for a heavy sibling.
+    """
+    namespace = sys.modules[package].__dict__
+
+    def __getattr__(name: str) -> Any:
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(namespace) | set(exports))
+
+    return __getattr__, __dir__

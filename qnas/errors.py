@@ -33,6 +33,14 @@ class ToolNotFound(FatalError):
     """An external tool or optional dependency is missing; says how to install it."""
 
 
+class ToolBroken(FatalError):
+    """An external tool is installed but does not run (exit code, missing files): fix the install.
+
+    Kept apart from :class:`ToolNotFound` on purpose: tests skip when a tool is absent, but a
+    broken install must fail loudly rather than be skipped.
+    """
+
+
 class InfeasibleCandidate(QnasError):
     """The candidate cannot meet the budget or cannot be realised; prune it with ``reason``."""
 

@@ -38,23 +38,32 @@ whenever every partial sum fits float32's 24-bit mantissa; :func:`float32_exact`
 bound for a spec. :func:`reference_forward` accumulates in float64 (exact for any spec qnas
 can describe up to 53 bits), so it matches QKeras bit for bit exactly when
 ``float32_exact(spec)`` holds, and matches exact fixed-point hardware always.
+
+Accumulators: :func:`accumulator_ranges` is the one place the range (and so the width) of
+a dense layer's exact accumulator is derived. The hls4ml precision plan, the estimators and
+:func:`float32_exact` all read it, so an estimate and the design it describes cannot
+disagree on accumulator widths by construction.
 """
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
 from .spec import ModelSpec, Quantizer
-from .weights import ModelWeights
+from .weights import ModelWeights, to_integers
 
-__all__ = ["quantize_array", "reference_forward", "accumulator_bits", "float32_exact",
-           "TERNARY_THRESHOLD"]
+__all__ = ["FLOAT32_MANTISSA_BITS", "MantissaRange", "TERNARY_THRESHOLD", "accumulator_bits",
+           "accumulator_ranges", "float32_exact", "quantize_array", "quantizer_range", "reference_forward",
+           "signed_width"]
 
 #: QKeras' ternary threshold when ``alpha`` is a number (``ternary.default_threshold``).
 TERNARY_THRESHOLD = np.float32(0.33)
+
+#: float32 (what QKeras trains and infers in) holds integers exactly up to 2**24.
+FLOAT32_MANTISSA_BITS = 24
 
 _F32 = np.float32
 
@@ -122,34 +131,86 @@ def quantize_array(x: np.ndarray | Sequence[float] | float, q: Quantizer) -> np.
     return np.asarray(out, dtype=np.float64)
 
 
-def _value_grid(q: Quantizer) -> tuple[int, float]:
-    """(fractional bits, largest magnitude) of the values a quantizer emits."""
+def signed_width(lo: int, hi: int) -> int:
+    """Smallest two's-complement width (sign included) holding every integer in [lo, hi]."""
+    width = 1
+    while lo < -(2 ** (width - 1)) or hi > 2 ** (width - 1) - 1:
+        width += 1
+    return width
+
+
+@dataclass(frozen=True)
+class MantissaRange:
+    """Values ``k * 2**-frac`` for every integer mantissa ``k`` in ``[lo, hi]``."""
+
+    lo: int
+    hi: int
+    frac: int
+
+    @property
+    def width(self) -> int:
+        """Two's-complement bits, sign included, of a register holding every value exactly."""
+        return signed_width(self.lo, self.hi)
+
+    @property
+    def magnitude(self) -> int:
+        """Largest absolute mantissa."""
+        return max(abs(self.lo), abs(self.hi))
+
+
+def quantizer_range(q: Quantizer) -> MantissaRange:
+    """The integer mantissas a quantizer emits (ternary/binary: -1..1 at ``frac`` 0)."""
     if q.kind in ("ternary", "binary"):
-        return 0, 1.0
-    return q.fractional, max(abs(q.min_value), abs(q.max_value))
+        return MantissaRange(-1, 1, 0)
+    if q.signed:
+        return MantissaRange(-(2 ** (q.bits - 1)), 2 ** (q.bits - 1) - 1, q.fractional)
+    return MantissaRange(0, 2 ** q.bits - 1, q.fractional)
+
+
+def _layer_range(x: MantissaRange, n_in: int, weight: Quantizer, bias: Quantizer,
+                 kernel: np.ndarray | None, bias_values: np.ndarray | None) -> MantissaRange:
+    w, b = quantizer_range(weight), quantizer_range(bias)
+    frac = max(x.frac + w.frac, b.frac)
+    p_scale, b_scale = 2 ** (frac - x.frac - w.frac), 2 ** (frac - b.frac)
+    if kernel is None:
+        corners = (x.lo * w.lo, x.lo * w.hi, x.hi * w.lo, x.hi * w.hi)
+        return MantissaRange(n_in * min(corners) * p_scale + b.lo * b_scale,
+                             n_in * max(corners) * p_scale + b.hi * b_scale, frac)
+    k, bq = to_integers(kernel, weight), to_integers(bias_values, bias)
+    bound = (float(np.abs(k).sum(axis=0).max(initial=0)) * x.magnitude * p_scale
+             + float(np.abs(bq).max(initial=0)) * b_scale)
+    if bound >= 2.0 ** 62:  # beyond int64: exact Python integers (slow, never met in practice)
+        k, bq = k.astype(object), bq.astype(object)
+    lo_terms = np.minimum(k * x.lo, k * x.hi).sum(axis=0) * p_scale
+    hi_terms = np.maximum(k * x.lo, k * x.hi).sum(axis=0) * p_scale
+    return MantissaRange(int(min(lo_terms + bq * b_scale, default=0)),
+                         int(max(hi_terms + bq * b_scale, default=0)), frac)
+
+
+def accumulator_ranges(spec: ModelSpec, weights: ModelWeights | None = None) -> tuple[MantissaRange, ...]:
+    """Per layer, the exact range of ``x @ W + b`` (the accumulator before any rounding).
+
+    Without ``weights``: over every input, weight and bias the declared formats allow (what
+    a design planned from the spec alone, like hls4ml's, must hold). With ``weights``: over
+    every allowed input for these weights and biases, per output, the widest output taken
+    (what an adder tree sized from the actual constants, like da4ml's, holds). The grid is
+    the finest of input*weight and bias. A layer without an activation passes its
+    unrounded accumulator on, so the next layer's input range is that accumulator's.
+    """
+    out = []
+    x = quantizer_range(spec.input_quantizer)
+    for index, (layer, n_in, _) in enumerate(spec.layer_inputs()):
+        lw = weights[index] if weights is not None else None
+        acc = _layer_range(x, n_in, layer.weight, layer.bias,
+                           None if lw is None else lw.kernel, None if lw is None else lw.bias)
+        out.append(acc)
+        x = quantizer_range(layer.activation) if layer.activation is not None else acc
+    return tuple(out)
 
 
 def accumulator_bits(spec: ModelSpec) -> tuple[int, ...]:
-    """Per layer, the bits (sign excluded) an exact accumulator of ``x @ W + b`` needs.
-
-    Worst case over all weights and inputs of the declared formats: every partial sum is a
-    multiple of ``2**-frac`` (frac = finest of input*weight and bias grids) no larger than
-    ``n_in * max|w| * max|x| + max|b|``. Layers without an activation pass their unquantized
-    accumulator on, so the next layer's input grid and range are that accumulator's.
-    """
-    out = []
-    x_frac, x_max = _value_grid(spec.input_quantizer)
-    for layer, n_in, _ in spec.layer_inputs():
-        w_frac, w_max = _value_grid(layer.weight)
-        b_frac, b_max = _value_grid(layer.bias)
-        frac = max(x_frac + w_frac, b_frac)
-        bound = n_in * w_max * x_max + b_max
-        out.append(max(1, math.ceil(math.log2(bound * 2.0 ** frac + 1))))
-        if layer.activation is not None:
-            x_frac, x_max = _value_grid(layer.activation)
-        else:
-            x_frac, x_max = frac, bound
-    return tuple(out)
+    """Per layer, the bits (sign excluded) of the exact accumulator, from the formats alone."""
+    return tuple(max(1, acc.width - 1) for acc in accumulator_ranges(spec))
 
 
 def float32_exact(spec: ModelSpec) -> bool:
@@ -159,7 +220,7 @@ def float32_exact(spec: ModelSpec) -> bool:
     QKeras rounds some sums (its result depends on the BLAS summation order) while the
     reference, like the hardware, stays exact.
     """
-    return max(accumulator_bits(spec)) <= 24
+    return max(accumulator_bits(spec)) <= FLOAT32_MANTISSA_BITS
 
 
 def reference_forward(spec: ModelSpec, weights: ModelWeights, x: np.ndarray) -> np.ndarray:

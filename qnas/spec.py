@@ -36,6 +36,17 @@ QUANTIZER_KINDS: tuple[str, ...] = ("fixed", "ternary", "binary")
 SPEC_FORMAT_VERSION = 1
 
 
+def fixed_reuse_factor(strategy: str) -> int | None:
+    """The one reuse factor ``strategy`` can build, or None when it takes several.
+
+    Distributed arithmetic (hls4ml's and da4ml's) turns every weight into the wiring of a
+    fully unrolled shift-and-add tree: nothing is time-multiplexed, so the reuse factor is
+    1. This is the only place that rule is stated; the spec, the search space, the
+    estimators and the open flow all ask here.
+    """
+    return 1 if strategy == "distributed_arithmetic" else None
+
+
 class SpecError(ValueError):
     """A spec that is internally inconsistent; the message names the field."""
 
@@ -137,6 +148,12 @@ class DenseLayerSpec:
     ``activation`` is the quantizer of the layer's output after ReLU (``quantized_relu``);
     ``None`` means a linear layer whose accumulator value is the output (used for the
     final layer: classifiers emit logits, so the firmware needs no softmax table).
+
+    ``sparsity`` is the fraction of the kernel that pruning-aware training sets to exactly
+    zero (magnitude pruning, :mod:`nas.pruning`); 0 means no pruning. A zero weight costs
+    no adder in distributed arithmetic, so a pre-training estimate may read it; the trained
+    weights hold the zeros themselves. It is written to JSON only when nonzero, so specs
+    without pruning keep their fingerprints.
     """
 
     name: str
@@ -145,18 +162,25 @@ class DenseLayerSpec:
     bias: Quantizer
     activation: Quantizer | None
     reuse_factor: int = 1
+    sparsity: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.units, int) or self.units < 1:
             raise SpecError(f"{self.name}.units must be a positive int; got {self.units!r}")
         if not isinstance(self.reuse_factor, int) or self.reuse_factor < 1:
             raise SpecError(f"{self.name}.reuse_factor must be a positive int; got {self.reuse_factor!r}")
+        if (isinstance(self.sparsity, bool) or not isinstance(self.sparsity, (int, float))
+                or not 0.0 <= self.sparsity < 1.0):
+            raise SpecError(f"{self.name}.sparsity must be a number in [0, 1); got {self.sparsity!r}")
+        if self.sparsity and self.weight.kind == "binary":
+            raise SpecError(f"{self.name}.sparsity must be 0 with binary weights (they cannot be zero); "
+                            f"got {self.sparsity!r}")
         if self.activation is not None and self.activation.kind == "fixed" and self.activation.signed:
             raise SpecError(f"{self.name}.activation is a ReLU output and must be unsigned "
                             "(Quantizer.fixed(bits, integer, signed=False))")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "units": self.units,
             "weight": self.weight.to_dict(),
@@ -164,6 +188,9 @@ class DenseLayerSpec:
             "activation": None if self.activation is None else self.activation.to_dict(),
             "reuse_factor": self.reuse_factor,
         }
+        if self.sparsity:
+            out["sparsity"] = float(self.sparsity)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "DenseLayerSpec":
@@ -175,6 +202,7 @@ class DenseLayerSpec:
             bias=Quantizer.from_dict(data["bias"]),
             activation=None if act is None else Quantizer.from_dict(act),
             reuse_factor=int(data.get("reuse_factor", 1)),
+            sparsity=float(data.get("sparsity", 0.0)),
         )
 
 
@@ -213,11 +241,12 @@ class ModelSpec:
         if self.task == "autoencoder" and self.n_outputs != self.n_inputs:
             raise SpecError(f"an autoencoder's output width ({self.n_outputs}) must equal "
                             f"n_inputs ({self.n_inputs})")
-        if self.strategy == "distributed_arithmetic":
+        fixed = fixed_reuse_factor(self.strategy)
+        if fixed is not None:
             for layer in self.layers:
-                if layer.reuse_factor != 1:
-                    raise SpecError(f"{layer.name}.reuse_factor must be 1 with strategy "
-                                    f"'distributed_arithmetic' (fully unrolled); got {layer.reuse_factor}")
+                if layer.reuse_factor != fixed:
+                    raise SpecError(f"{layer.name}.reuse_factor must be {fixed} with strategy "
+                                    f"{self.strategy!r} (fully unrolled); got {layer.reuse_factor}")
 
     # -- shape helpers ------------------------------------------------------------------
     @property
@@ -253,10 +282,13 @@ class ModelSpec:
     def with_strategy(self, strategy: Strategy, reuse_factor: int | None = None) -> "ModelSpec":
         """The same network realised another way (optionally with one reuse factor everywhere).
 
-        The open RTL flow builds every spec fully unrolled as distributed arithmetic; its
-        results are compared with the estimate of *this* realisation, never with that of the
-        hls4ml strategy the search chose.
+        A strategy with a :func:`fixed_reuse_factor` gets it when ``reuse_factor`` is not
+        given. The open RTL flow builds every spec fully unrolled as distributed arithmetic;
+        its results are compared with the estimate of *this* realisation, never with that of
+        the hls4ml strategy the search chose.
         """
+        if reuse_factor is None:
+            reuse_factor = fixed_reuse_factor(strategy)
         layers = self.layers if reuse_factor is None else tuple(
             replace(layer, reuse_factor=reuse_factor) for layer in self.layers)
         return replace(self, strategy=strategy, layers=layers)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import reprlib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -31,9 +32,18 @@ def join_key(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxlist, _SHORT_REPR.maxtuple, _SHORT_REPR.maxdict = 3, 6, 6, 6
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 60
+
+
 def describe(value: Any) -> str:
-    """How a given value is echoed back in a message (repr, but YAML-ish for containers)."""
-    text = repr(value)
+    """How a given value is echoed back in a message: a repr cut to ~80 characters.
+
+    Bounded while it is built (reprlib), not after: a value from YAML aliases may share
+    itself a billion times over, and a full ``repr`` would never finish.
+    """
+    text = _SHORT_REPR.repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -155,7 +165,7 @@ def check_keys(data: Mapping[str, Any], allowed: Iterable[str], path: str,
         if key not in allowed:
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(join_key(path, key),
+            raise ConfigError(join_key(path, key if len(key) <= 60 else key[:57] + "..."),
                               f"unknown key{hint} (valid keys: {', '.join(sorted(allowed))})")
     for key in required:
         if key not in data:

@@ -64,9 +64,30 @@ class ModelWeights(Sequence[LayerWeights]):
 
     @classmethod
     def load(cls, path: str | Path) -> "ModelWeights":
-        with np.load(path) as data:
-            n = len([k for k in data.files if k.startswith("kernel_")])
-            return cls([LayerWeights(data[f"kernel_{i}"], data[f"bias_{i}"]) for i in range(n)])
+        """Read a ``save``d file; anything else is a DataError naming the file, never a traceback."""
+        import zipfile
+
+        from .errors import DataError
+
+        fix = "give the weights.npz that `qnas run` saved for the trial (kernel_<i>, bias_<i> per layer)"
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if not hasattr(data, "files"):
+                    raise ValueError("it holds one bare array, not kernel_<i>/bias_<i> arrays")
+                n = len([k for k in data.files if k.startswith("kernel_")])
+                missing = [k for i in range(n) for k in (f"kernel_{i}", f"bias_{i}") if k not in data.files]
+                if not n or missing:
+                    raise ValueError(f"missing arrays {missing[:4] or ['kernel_0', 'bias_0']}")
+                layers = [LayerWeights(data[f"kernel_{i}"], data[f"bias_{i}"]) for i in range(n)]
+        except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+            raise DataError(f"{path}: not a qnas weights file ({type(exc).__name__}: {str(exc)[:200]}); "
+                            f"{fix}") from None
+        for i, lw in enumerate(layers):
+            for what, arr, ndim in (("kernel", lw.kernel, 2), ("bias", lw.bias, 1)):
+                if arr.dtype.kind not in "biuf" or arr.ndim != ndim:
+                    raise DataError(f"{path}: {what}_{i} must be a {ndim}-D numeric array; got "
+                                    f"{arr.ndim}-D {arr.dtype}; {fix}")
+        return cls(layers)
 
 
 def is_representable(values: np.ndarray, q: Quantizer) -> np.ndarray:

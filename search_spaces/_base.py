@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from qnas.errors import ConfigError
 from qnas.spec import STRATEGIES, ModelSpec, Quantizer
-from qnas.validation import (Constraint, OneOf, check_choices, check_keys, check_mapping,
+from qnas.validation import (Constraint, Interval, OneOf, check_choices, check_keys, check_mapping,
                              join_key)
 
 from ._layers import (BITS, INTEGER_BITS, QUANT_CONSTRAINTS, QUANT_DEFAULTS, LayerChoices, merge_choices,
@@ -18,12 +18,14 @@ COMMON_DEFAULTS: dict[str, tuple] = {
     "strategy": ("latency",),
     "input_bits": (8,),
     "input_integer": (3,),
+    "cost_penalty": (0,),
     **QUANT_DEFAULTS,
 }
 COMMON_CONSTRAINTS: dict[str, tuple[Constraint, ...]] = {
     "strategy": (OneOf(STRATEGIES),),
     "input_bits": BITS,
     "input_integer": INTEGER_BITS,
+    "cost_penalty": (Interval(float, 0, 1),),
     **QUANT_CONSTRAINTS,
 }
 
@@ -33,6 +35,7 @@ class CommonChoices:
     strategy: tuple
     input_bits: tuple
     input_integer: tuple
+    cost_penalty: tuple
     layer_defaults: dict[str, tuple]
     layer_sources: dict[str, str]
 
@@ -64,7 +67,7 @@ def parse_common(data: Mapping[str, Any], path: str, family_keys: Mapping[str, t
                           f"inputs (at most {max_input_int}); lower it or raise input_bits")
     common = CommonChoices(
         strategy=values["strategy"], input_bits=values["input_bits"],
-        input_integer=values["input_integer"],
+        input_integer=values["input_integer"], cost_penalty=values["cost_penalty"],
         layer_defaults={k: values[k] for k in QUANT_DEFAULTS},
         layer_sources={k: join_key(path, k) for k in QUANT_DEFAULTS},
     )
@@ -97,6 +100,20 @@ def sample_input(trial, common: CommonChoices) -> Quantizer:
     return Quantizer.fixed(int(bits), int(integer))
 
 
+def sample_training(trial, common: CommonChoices) -> dict[str, Any]:
+    """What the search chooses about training rather than hardware, for ``ModelSpec.metadata``.
+
+    ``training.cost_penalty`` weighs the hardware-cost term of the loss (:mod:`nas.cost_penalty`).
+    It is drawn (parameter ``cost_penalty``) only when the space offers more than 0, so
+    spaces without it keep their parameters; it is recorded in the spec's metadata under
+    ``training`` because it changes the trained weights, not the network's structure.
+    """
+    if tuple(common.cost_penalty) == (0,):
+        return {}
+    penalty = float(trial.suggest_categorical("cost_penalty", list(common.cost_penalty)))
+    return {"training": {"cost_penalty": penalty}} if penalty else {}
+
+
 def sample_strategy(trial, common: CommonChoices) -> str:
     return trial.suggest_categorical("strategy", list(common.strategy))
 
@@ -116,3 +133,13 @@ class SearchSpace:
 
     def describe(self) -> str:  # pragma: no cover
         raise NotImplementedError
+
+    def layer_shapes(self, n_inputs: int, n_outputs: int) -> list[tuple[str, Any, set, set]]:
+        """Per layer: (name, LayerChoices, possible input widths, possible output widths)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def check_dataset_shape(self, n_inputs: int, n_outputs: int) -> None:
+        """Refuse, before any trial, choices no candidate on this dataset can realise."""
+        from ._layers import check_reuse_realisable
+
+        check_reuse_realisable(self.layer_shapes(n_inputs, n_outputs), self.common.strategy)

@@ -1,7 +1,7 @@
 """Per-layer choices (width, bit widths, reuse factor) and how one layer is sampled.
 
 Both families share this: a layer's choices are the space-wide defaults, overridden key by
-key for one layer (``layers[2].weight_bits``, ``output.reuse_factor``). Parameter names are
+key for one layer (``layers[2].weight_bits``, ``output.reuse_factor``, ``output.sparsity``). Parameter names are
 ``<layer>/<what>`` and never depend on anything but the layer's position, so they are stable
 across trials; categorical choice lists are fixed at load time and never change between
 trials (Optuna requires it).
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from qnas.errors import ConfigError, InfeasibleCandidate
-from qnas.spec import DenseLayerSpec, Quantizer, valid_reuse_factors
+from qnas.spec import DenseLayerSpec, Quantizer, fixed_reuse_factor, valid_reuse_factors
 from qnas.validation import Interval, OneOf, check_choices, check_keys, check_mapping, join_key
 
 WEIGHT_BITS = (Interval(int, 2, 16), OneOf(("ternary", "binary")))
@@ -27,6 +27,8 @@ BITS = (Interval(int, 2, 16),)
 INTEGER_BITS = (Interval(int, 0, 8),)
 UNITS = (Interval(int, 1, 1024),)
 REUSE = (Interval(int, 1, 65536),)
+#: at most 95 % of a kernel pruned: beyond that a layer is left with almost no connections
+SPARSITY = (Interval(float, 0, 0.95),)
 
 #: quantization keys settable space-wide and per layer, with their defaults
 QUANT_DEFAULTS: dict[str, tuple] = {
@@ -37,11 +39,12 @@ QUANT_DEFAULTS: dict[str, tuple] = {
     "activation_bits": (8,),
     "activation_integer": (3,),
     "reuse_factor": (1,),
+    "sparsity": (0,),
 }
 QUANT_CONSTRAINTS = {
     "weight_bits": WEIGHT_BITS, "weight_integer": INTEGER_BITS, "bias_bits": BITS,
     "bias_integer": INTEGER_BITS, "activation_bits": BITS, "activation_integer": INTEGER_BITS,
-    "reuse_factor": REUSE,
+    "reuse_factor": REUSE, "sparsity": SPARSITY,
 }
 
 
@@ -56,6 +59,7 @@ class LayerChoices:
     activation_bits: tuple
     activation_integer: tuple
     reuse_factor: tuple
+    sparsity: tuple = (0,)
     units: tuple = ()
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -125,6 +129,41 @@ def allowed_reuse_factors(n_in: int, n_out: int, allowed: tuple) -> tuple[int, .
     return tuple(r for r in valid_reuse_factors(n_in, n_out) if r in allowed_set)
 
 
+def check_reuse_realisable(layers, strategies: tuple) -> None:
+    """Refuse an allowed reuse-factor set that no shape a layer can take accepts.
+
+    ``layers`` holds ``(name, choices, possible n_in values, possible units values)``; the
+    value sets may over-approximate what can be drawn together, so this only ever refuses a
+    set that is impossible for every candidate (then every trial would be pruned and the
+    study would end blaming its budget). Distributed arithmetic ignores the reuse factor.
+    """
+    if all(s == "distributed_arithmetic" for s in strategies):
+        return
+    for name, choices, inputs, widths in layers:
+        if any(allowed_reuse_factors(n_in, units, choices.reuse_factor) for n_in in inputs for units in widths):
+            continue
+        shapes = sorted({(n_in, units) for n_in in inputs for units in widths})
+        examples = "; ".join(f"{n_in}x{units}: {list(valid_reuse_factors(n_in, units))[:8]}"
+                             for n_in, units in shapes[:3])
+        raise ConfigError(
+            choices.sources.get("reuse_factor", "search_space.reuse_factor"),
+            f"none of the allowed reuse factors {list(choices.reuse_factor)} is valid for layer {name} "
+            f"(shapes {', '.join(f'{a}x{b}' for a, b in shapes[:6])}); hls4ml accepts {examples}. "
+            "Allow one of those, or use strategy distributed_arithmetic")
+
+
+def sample_sparsity(trial, name: str, choices: LayerChoices, weight: Quantizer) -> float:
+    """The layer's pruning target; binary weights cannot be zero, so they are never pruned.
+
+    ``<layer>/sparsity`` is drawn only when the space offers more than "no pruning" and the
+    weights can be zero (like ``weight_integer``, it is conditional on the weight kind), so
+    the trials of a space without pruning keep exactly the parameters they had before.
+    """
+    if tuple(choices.sparsity) == (0,) or weight.kind == "binary":
+        return 0.0
+    return float(trial.suggest_categorical(f"{name}/sparsity", list(choices.sparsity)))
+
+
 def sample_layer(trial, name: str, n_in: int, units: int, choices: LayerChoices, *,
                  strategy: str, activation: bool) -> DenseLayerSpec:
     """Sample one layer's quantizers and reuse factor (``units`` already decided)."""
@@ -133,8 +172,8 @@ def sample_layer(trial, name: str, n_in: int, units: int, choices: LayerChoices,
     bias_int = trial.suggest_categorical(f"{name}/bias_integer", list(choices.bias_integer))
     bias = Quantizer.fixed(int(bias_bits), int(bias_int))
     act = sample_quantizer(trial, name, "activation", choices, signed=False) if activation else None
-    reuse = 1
-    if strategy != "distributed_arithmetic":
+    reuse = fixed_reuse_factor(strategy)
+    if reuse is None:
         valid = allowed_reuse_factors(n_in, units, choices.reuse_factor)
         if not valid:
             raise InfeasibleCandidate(
@@ -145,4 +184,4 @@ def sample_layer(trial, name: str, n_in: int, units: int, choices: LayerChoices,
         reuse = valid[index]
     trial.set_user_attr(f"{name}/reuse_factor", reuse)
     return DenseLayerSpec(name=name, units=units, weight=weight, bias=bias, activation=act,
-                          reuse_factor=reuse)
+                          reuse_factor=reuse, sparsity=sample_sparsity(trial, name, choices, weight))

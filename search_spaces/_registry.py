@@ -6,7 +6,7 @@ import difflib
 from typing import Any, Mapping
 
 from qnas.errors import ConfigError
-from qnas.validation import check_mapping, join_key
+from qnas.validation import check_mapping, describe, join_key
 
 from ._base import SearchSpace
 from .autoencoder import AutoencoderSpace
@@ -27,9 +27,9 @@ def build_search_space(data: Any, path: str = "search_space") -> SearchSpace:
     if "family" not in data:
         raise ConfigError(join_key(path, "family"), f"is required; one of {', '.join(FAMILIES)}")
     family = data["family"]
-    if family not in FAMILIES:
-        close = difflib.get_close_matches(str(family), list(FAMILIES), n=1)
+    if not isinstance(family, str) or family not in FAMILIES:
+        close = difflib.get_close_matches(str(family), list(FAMILIES), n=1) if isinstance(family, str) else []
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ConfigError(join_key(path, "family"),
-                          f"unknown family {family!r}{hint} (valid: {', '.join(FAMILIES)})")
+                          f"unknown family {describe(family)}{hint} (valid: {', '.join(FAMILIES)})")
     return FAMILIES[family](data, path)

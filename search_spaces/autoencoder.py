@@ -28,7 +28,7 @@ from qnas.spec import ModelSpec
 from qnas.validation import Interval, join_key
 
 from ._base import (SearchSpace, layer_choices, output_choices, parse_common, sample_input,
-                    sample_strategy)
+                    sample_strategy, sample_training)
 from ._layers import UNITS, sample_layer
 
 MAX_DEPTH = 4
@@ -67,7 +67,15 @@ class AutoencoderSpace(SearchSpace):
         layers.append(sample_layer(trial, "output", n_in, n_outputs, self.output,
                                    strategy=strategy, activation=False))
         return ModelSpec(n_inputs=n_inputs, input_quantizer=input_q, layers=tuple(layers),
-                         strategy=strategy, task=self.task, family=self.family)
+                         strategy=strategy, task=self.task, family=self.family,
+                         metadata=sample_training(trial, self.common))
+
+    def layer_shapes(self, n_inputs: int, n_outputs: int) -> list[tuple[str, Any, set, set]]:
+        widths, latent = set(self.hidden.units), set(self.latent.units)
+        return [("encoder_0", self.hidden, {n_inputs}, widths),
+                ("encoder_k/decoder_k", self.hidden, widths | latent | {n_inputs}, widths),
+                ("latent", self.latent, widths, latent),
+                ("output", self.output, widths, {n_outputs})]
 
     def describe(self) -> str:
         return (f"autoencoder: encoder depth {list(self.depths)}, widths {list(self.hidden.units)}, "

@@ -13,13 +13,16 @@ YAML (every value is a list of choices; a scalar is a one-choice list)::
       layers:                       # optional per-hidden-layer overrides, by position
         - {weight_bits: [8]}
       output: {weight_bits: [8, 6]} # optional overrides for the output layer
+      sparsity: [0, 0.5, 0.75]      # per-layer pruning target (pruning-aware QAT, nas.pruning)
+      cost_penalty: [0, 1e-5, 1e-4] # weight of the hardware-cost loss term (nas.cost_penalty)
 
 Parameters: ``strategy``, ``input/bits``, ``input/integer``, ``depth``, then for each hidden
 layer ``k < depth`` (conditional: sampled only when the network has that layer)
 ``dense_k/units``, ``dense_k/weight_bits``, ``dense_k/weight_integer`` (fixed-point weights
 only), ``dense_k/bias_bits``, ``dense_k/bias_integer``, ``dense_k/activation_bits``,
 ``dense_k/activation_integer``, ``dense_k/reuse_index``; and the same (no units, no
-activation) for ``output``.
+activation) for ``output``. With more than one ``sparsity`` choice, ``<layer>/sparsity``
+(not for binary weights); with more than one ``cost_penalty`` choice, ``cost_penalty``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from qnas.spec import ModelSpec
 from qnas.validation import Interval, join_key
 
 from ._base import (SearchSpace, layer_choices, output_choices, parse_common, sample_input,
-                    sample_strategy)
+                    sample_strategy, sample_training)
 from ._layers import UNITS, LayerChoices, parse_choice_overrides, sample_layer
 
 MAX_DEPTH = 8
@@ -77,7 +80,17 @@ class MLPSpace(SearchSpace):
         layers.append(sample_layer(trial, "output", n_in, n_outputs, self.output,
                                    strategy=strategy, activation=False))
         return ModelSpec(n_inputs=n_inputs, input_quantizer=input_q, layers=tuple(layers),
-                         strategy=strategy, task=self.task, family=self.family)
+                         strategy=strategy, task=self.task, family=self.family,
+                         metadata=sample_training(trial, self.common))
+
+    def layer_shapes(self, n_inputs: int, n_outputs: int) -> list[tuple[str, LayerChoices, set, set]]:
+        shapes, inputs = [], {n_inputs}
+        for k, choices in enumerate(self.hidden):
+            shapes.append((f"dense_{k}", choices, inputs, set(choices.units)))
+            inputs = set(choices.units)
+        last = {u for d in self.depths for u in self.hidden[d - 1].units}
+        shapes.append(("output", self.output, last, {n_outputs}))
+        return shapes
 
     def describe(self) -> str:
         widths = sorted({u for c in self.hidden for u in c.units})

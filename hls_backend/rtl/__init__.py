@@ -1,6 +1,5 @@
-"""RTL generation for the open flow: qnas MLP -> da4ml trace -> pipelined Verilog."""
+"""RTL generation for the open flow: qnas MLP -> da4ml trace (:mod:`qnas.tracer`) -> pipelined Verilog."""
 
-from .design import DESIGN_FILE, PortFormat, RTLDesign, generate_rtl, latency_cutoff_for
-from .tracer import check_supported
+from .design import DESIGN_FILE, PortFormat, RTLDesign, generate_rtl
 
-__all__ = ["DESIGN_FILE", "PortFormat", "RTLDesign", "check_supported", "generate_rtl", "latency_cutoff_for"]
+__all__ = ["DESIGN_FILE", "PortFormat", "RTLDesign", "generate_rtl"]

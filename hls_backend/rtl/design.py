@@ -10,7 +10,6 @@ re-synthesised without re-running generation.
 from __future__ import annotations
 
 import json
-import math
 import re
 import shutil
 import time
@@ -21,19 +20,15 @@ from typing import Any, Mapping
 import numpy as np
 
 from qnas.errors import UnsupportedSpec
+from qnas.parts import DEFAULT_CLOCK_NS
+from qnas.pipeline import DEFAULT_ADDERS_PER_NS, latency_cutoff_for, pipeline_cycles
 from qnas.spec import ModelSpec
+from qnas.tracer import check_supported, trace_pipeline, zero_fraction
 from qnas.weights import ModelWeights
 
-from .tracer import check_supported, trace_network, zero_fraction
-
-__all__ = ["PortFormat", "RTLDesign", "generate_rtl", "latency_cutoff_for", "DESIGN_FILE"]
+__all__ = ["PortFormat", "RTLDesign", "generate_rtl", "DESIGN_FILE"]
 
 DESIGN_FILE = "design.json"
-
-#: da4ml's unit-delay model counts one adder as one latency unit; its own default is a
-#: cutoff of 5 units for a 5 ns clock, i.e. about one adder (LUT + carry chain + routing)
-#: per ns on UltraScale+. Overridable per call.
-DEFAULT_ADDERS_PER_NS = 1.0
 
 
 @dataclass(frozen=True)
@@ -140,28 +135,35 @@ class RTLDesign:
 
     @classmethod
     def load(cls, out_dir: str | Path) -> "RTLDesign":
+        """Read ``design.json``; every Verilog file it names must lie inside ``out_dir``."""
+        from qnas.errors import FatalError
+
         path = Path(out_dir) / DESIGN_FILE
-        data = json.loads(path.read_text())
-        data["out_dir"] = str(Path(out_dir).resolve())  # the bundle may have moved
-        return cls.from_dict(data)
+        try:
+            data = json.loads(path.read_text())
+            data["out_dir"] = str(Path(out_dir).resolve())  # the bundle may have moved
+            design = cls.from_dict(data)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise FatalError(f"{path} is not a readable RTL design description ({type(exc).__name__}: "
+                             f"{str(exc)[:200]}); re-export the bundle") from None
+        root = Path(design.out_dir)
+        for name in design.verilog_files:
+            if not isinstance(name, str) or Path(name).is_absolute() or not (root / name).resolve().is_relative_to(root):
+                raise FatalError(f"{path} names a Verilog file outside {root}: {str(name)[:200]!r}; "
+                                 "re-export the bundle")
+        return design
 
 
-def latency_cutoff_for(clock_ns: float, adders_per_ns: float = DEFAULT_ADDERS_PER_NS) -> float:
-    """Adder levels per pipeline stage for a target clock (at least one adder per stage)."""
-    if not clock_ns > 0:
-        raise ValueError(f"clock_ns must be positive; got {clock_ns!r}")
-    return float(max(1, math.floor(clock_ns * adders_per_ns)))
-
-
-def generate_rtl(spec: ModelSpec, weights: ModelWeights, out_dir: str | Path, *, clock_ns: float = 5.0,
-                 latency_cutoff: float | None = None, adders_per_ns: float = DEFAULT_ADDERS_PER_NS,
+def generate_rtl(spec: ModelSpec, weights: ModelWeights, out_dir: str | Path, *,
+                 clock_ns: float = DEFAULT_CLOCK_NS, latency_cutoff: float | None = None, adders_per_ns: float = DEFAULT_ADDERS_PER_NS,
                  name: str = "qnas_mlp", hard_dc: int = 2) -> RTLDesign:
     """Trace the network and write pipelined Verilog to ``out_dir``.
 
     The design is fully unrolled with initiation interval 1 (every ``reuse_factor`` must be
     1, else :class:`UnsupportedSpec`). The pipeline is cut every ``latency_cutoff`` adder
-    levels (default from ``clock_ns``). ``hard_dc`` is da4ml's adder-depth constraint for
-    its CMVM solver (-1 = no constraint; 2 = its default trade-off of depth for area).
+    levels (default from ``clock_ns`` by :func:`qnas.pipeline.latency_cutoff_for`).
+    ``hard_dc`` is da4ml's adder-depth constraint for its CMVM solver (-1 = no constraint;
+    2 = its default trade-off of depth for area).
     """
     from qnas._imports import require
 
@@ -169,15 +171,12 @@ def generate_rtl(spec: ModelSpec, weights: ModelWeights, out_dir: str | Path, *,
         raise ValueError(f"name must be a Verilog identifier; got {name!r}")
     check_supported(spec, weights)
     codegen = require("da4ml.codegen", "hls")
-    trace = require("da4ml.trace", "hls")
     cutoff = float(latency_cutoff) if latency_cutoff is not None else latency_cutoff_for(clock_ns, adders_per_ns)
     if cutoff < 1:
         raise ValueError(f"latency_cutoff must be >= 1 adder level; got {cutoff}")
 
     start = time.perf_counter()
-    inp, out = trace_network(spec, weights, latency_cutoff=cutoff, solver_options={"hard_dc": hard_dc})
-    comb = trace.comb_trace(inp, out, keep_dead_inputs=True)
-    pipe = trace.to_pipeline(comb, cutoff, verbose=False)
+    comb, pipe = trace_pipeline(spec, weights, latency_cutoff=cutoff, hard_dc=hard_dc)
     out_path = Path(out_dir).resolve()
     _clear_previous(out_path)
     out_path.mkdir(parents=True, exist_ok=True)
@@ -201,7 +200,7 @@ def generate_rtl(spec: ModelSpec, weights: ModelWeights, out_dir: str | Path, *,
         top=f"{name}_wrapper",
         out_dir=str(out_path),
         verilog_files=tuple(files),
-        latency_cycles=n_stages + 1,
+        latency_cycles=pipeline_cycles(n_stages),
         n_stages=n_stages,
         clock_ns=float(clock_ns),
         latency_cutoff=cutoff,

@@ -72,34 +72,40 @@ def _read_table(path: Path, fmt: str) -> dict[str, np.ndarray]:
     try:
         frame = pd.read_csv(path) if fmt == "csv" else pd.read_parquet(path)
     except Exception as exc:  # parser errors carry the line; keep them
-        raise DataError(f"{path}: cannot read as {fmt} ({type(exc).__name__}: {exc})") from exc
+        raise DataError(f"{path}: cannot read as {fmt} ({type(exc).__name__}: {str(exc)[:300]})") from exc
     return {str(c): frame[c].to_numpy() for c in frame.columns}
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    import zipfile
     try:
         with np.load(path, allow_pickle=False) as f:
+            if not hasattr(f, "files"):  # a bare .npy array has no column names
+                raise ValueError("it holds one bare array, not named arrays")
             return {k: f[k] for k in f.files}
-    except ValueError as exc:
-        raise DataError(f"{path}: cannot read as NPZ without pickles ({exc}); save plain arrays "
-                        "(np.savez(path, col1=..., col2=...))") from exc
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: cannot read as NPZ without pickles ({type(exc).__name__}: "
+                        f"{str(exc)[:200]}); save plain arrays (np.savez(path, col1=..., col2=...))") from exc
 
 
 def _read_hdf5(path: Path, group: str) -> dict[str, np.ndarray]:
     h5py = require("h5py", "data")
-    with h5py.File(path, "r") as f:
-        if group not in f:
-            raise _no_such(group, [k for k in f.keys()], "HDF5 group", str(path))
-        g = f[group]
-        if not isinstance(g, h5py.Group):
-            raise DataError(f"{path}: {group!r} is a dataset, not a group; set dataset.options.group "
-                            "to the group holding one dataset per column")
-        out = {}
-        for key, item in g.items():
-            if isinstance(item, h5py.Dataset):
-                data = item[()]
-                out[key] = data.astype(str) if data.dtype.kind in "SO" else data
-        return out
+    try:
+        with h5py.File(path, "r") as f:
+            if group not in f:
+                raise _no_such(group, [k for k in f.keys()], "HDF5 group", str(path))
+            g = f[group]
+            if not isinstance(g, h5py.Group):
+                raise DataError(f"{path}: {group!r} is a dataset, not a group; set dataset.options.group "
+                                "to the group holding one dataset per column")
+            out = {}
+            for key, item in g.items():
+                if isinstance(item, h5py.Dataset):
+                    data = item[()]
+                    out[key] = data.astype(str) if data.dtype.kind in "SO" else data
+            return out
+    except OSError as exc:  # h5py's "file signature not found", truncated or corrupt datasets
+        raise DataError(f"{path}: cannot read as HDF5 ({str(exc)[:200]}); is it an HDF5 file?") from None
 
 
 def read_columns(path: Path, fmt: str, group: str = "/") -> dict[str, np.ndarray]:

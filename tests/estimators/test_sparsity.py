@@ -58,3 +58,14 @@ def test_dead_and_constant_zero_units_are_not_costed():
     stats = live_stats(spec, weights, [WeightPrior()] * 3)
     assert stats[1].n_out == 6            # 8 units minus the dead and the constant-zero one
     assert stats[2].digits < float(np.sum([bin(int(abs(v))).count("1") for v in k2.ravel() / spec.layers[2].weight.step]))
+
+
+def test_a_layers_pruning_target_counts_as_stated_sparsity():
+    spec = mlp((16, 32, 16, 5))
+    pruned = replace(spec, layers=tuple(replace(l, sparsity=0.8) if l.name == "d0" else l for l in spec.layers))
+    assert spec_sparsity(pruned) == [0.8] + [None] * (len(spec.layers) - 1)
+    # the metadata, where it names a layer, wins over the target
+    both = replace(pruned, metadata={"sparsity": {"d0": 0.5}})
+    assert spec_sparsity(both)[0] == 0.5
+    model = DistributedArithmeticEstimator(trace="never")
+    assert model.estimate(pruned).lut < model.estimate(spec).lut

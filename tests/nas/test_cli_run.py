@@ -61,8 +61,22 @@ def test_run_writes_table_and_honours_trials_seed_and_out(tmp_path, monkeypatch)
     code = run_command(_parse(str(_study_file(tmp_path)), "--trials", "3", "--out", str(out), "--seed", "5",
                               "--no-progress"))
     assert code == 0
-    assert len(pd.read_csv(out / "results.csv")) == 3
+    table = pd.read_csv(out / "results.csv")
+    assert len(table) == 3
     assert (out / "study.db").exists() and (out / "results.parquet").exists()
+    # --seed 5 reached the study: recorded on it, and it draws seed 5's candidates, not seed 0's
+    study = optuna.load_study(study_name="t", storage=f"sqlite:///{out / 'study.db'}")
+    assert study.user_attrs["seed"] == 5
+    from nas.config import StudyConfig
+    from nas.study import run_study
+
+    def fingerprints(seed, where):
+        res = run_study(StudyConfig.from_dict(small_study()), n_trials=3, out=where, seed=seed,
+                        trainer=FakeTrainer(), progress=False, echo=lambda s: None)
+        return res.table["fingerprint"].tolist()
+
+    assert table["fingerprint"].tolist() == fingerprints(5, tmp_path / "s5")
+    assert table["fingerprint"].tolist() != fingerprints(0, tmp_path / "s0")
 
 
 def test_ctrl_c_returns_130_and_says_how_to_resume(tmp_path, monkeypatch, capsys):

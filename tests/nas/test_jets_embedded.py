@@ -34,9 +34,26 @@ def test_file_is_small_balanced_and_documented(sample):
 
 
 def test_sample_behaves_like_physics(sample):
+    """Expectations written here, independent of sanity.py's windows (which the report uses)."""
     _, cols, _ = sample
-    for name, ok, detail in physics_checks(physics_summary(cols)):
-        assert ok, f"{name}: {detail}"
+    classes = physics_summary(cols)["classes"]
+    assert set(classes) == set(CLASS_NAMES)
+    for c, pole, window, near in (("w", 80.4, 5.0, 0.5), ("z", 91.2, 5.0, 0.5), ("t", 172.7, 10.0, 0.25)):
+        assert abs(classes[c]["mass_mmdt_peak"] - pole) <= window, c  # groomed mass peaks at the pole
+        assert classes[c]["fraction_within_10GeV_of_pole"] > near, c
+    for feature in ("n2_b1_mmdt_median", "d2_b1_mmdt_median"):  # two-prong below one-prong
+        assert max(classes["w"][feature], classes["z"][feature]) < min(classes["g"][feature], classes["q"][feature])
+    assert classes["g"]["multiplicity_median"] > 1.3 * classes["q"]["multiplicity_median"]  # C_A/C_F = 9/4
+    checks = physics_checks(physics_summary(cols))
+    assert len(checks) == 6 and all(ok for _, ok, _ in checks), checks
+
+
+def test_physics_checks_fail_on_a_sample_without_physics(sample):
+    _, cols, _ = sample
+    shuffled = dict(cols)
+    shuffled["class"] = np.random.default_rng(0).permutation(cols["class"])  # labels no longer mean anything
+    checks = physics_checks(physics_summary(shuffled))
+    assert len(checks) == 6 and not all(ok for _, ok, _ in checks)
 
 
 def test_loader_gives_the_hls4ml_preprocessing(sample):

@@ -81,7 +81,12 @@ def test_results_table_one_row_per_trial_in_csv_and_parquet(tmp_path):
                    "param:depth", "dense_0/reuse_factor", "spec"):
         assert column in csv.columns, column
     done = csv[csv.state == "COMPLETE"]
-    assert (done["estimator"] == "qnas.bitops").all() or done["estimator"].str.len().gt(0).all()
+    assert len(done) > 0
+    by_number = {t.number: t for t in _trials(tmp_path)}
+    for _, row in done.iterrows():  # each row carries the estimate recorded on its trial
+        estimate = by_number[row["number"]].user_attrs["estimate"]
+        assert row["estimator"] == estimate["producer"] and row["estimator"].startswith("qnas.")
+        assert row["est_lut"] == pytest.approx(estimate["lut"])
     assert result.pareto and set(result.pareto) <= set(done["number"])
 
 
@@ -267,18 +272,54 @@ def test_autoencoder_study_runs(tmp_path):
     assert len(result.table) == 4
 
 
+def test_distributed_arithmetic_study_runs(tmp_path):
+    """The main job's strategy, with the cheap trainer: no reuse factor drawn, the DA estimator used."""
+    data = small_study(n_trials=6, search_space={"family": "mlp", "depth": [1, 2], "width": [4, 8],
+                                                 "weight_bits": [6, 4, "ternary"],
+                                                 "strategy": ["distributed_arithmetic"],
+                                                 "output": {"weight_bits": [8, 6]}})
+    trainer = FakeTrainer()
+    result = _run(tmp_path, trainer, data)
+    assert len(result.table) == 6 and trainer.trained
+    assert all(s.strategy == "distributed_arithmetic" and all(l.reuse_factor == 1 for l in s.layers)
+               for s in trainer.trained)
+    trials = _trials(tmp_path)
+    assert not [p for t in trials for p in t.params if p.endswith("/reuse_index")]
+    done = result.table[result.table.state == "COMPLETE"]
+    assert len(done) and done["estimator"].str.startswith("qnas.da.").all()
+    assert result.pareto and set(result.pareto) <= set(done["number"])
+
+
 def test_same_seed_reproduces_the_candidates(tmp_path):
     data = small_study(n_trials=6, sampler={"name": "tpe", "n_startup_trials": 3})
     a = _run(tmp_path / "a", FakeTrainer(), data).table["fingerprint"].tolist()
     b = _run(tmp_path / "b", FakeTrainer(), data).table["fingerprint"].tolist()
+    c = _run(tmp_path / "c", FakeTrainer(), data, seed=1).table["fingerprint"].tolist()
     assert a == b
+    assert len(set(a)) > 3  # a constant sampler would pass the equality above
+    assert a != c
 
 
 def test_nsga2_with_constraints_runs(tmp_path):
     data = small_study(n_trials=12, sampler={"name": "nsga2", "population_size": 4},
                        budget={"part": "xcvu13p", "clock_ns": 5.0, "max_lut": 0.002})
+    from nas.study import make_sampler
+
+    config = StudyConfig.from_dict(data)
+    sampler = make_sampler(config, 0)
+    assert isinstance(sampler, optuna.samplers.NSGAIISampler) and sampler._population_size == 4
     result = _run(tmp_path, FakeTrainer(), data)
     assert len(result.table) == 12
+    complete = [t for t in _trials(tmp_path) if t.state == TrialState.COMPLETE]
+    # every trained trial carries its budget constraints, and "feasible" is exactly "all <= 0"
+    assert complete and all(t.constraints for t in complete)
+    table = result.table.set_index("number")
+    for t in complete:
+        assert bool(table.loc[t.number, "feasible"]) == all(v <= 0 for v in t.constraints.values())
+    feasible = {t.number for t in complete if all(v <= 0 for v in t.constraints.values())}
+    assert set(result.pareto) <= feasible
+    # the budget binds: some trained candidates are over it, some within
+    assert feasible and len(feasible) < len(complete) or any(t.state == TrialState.PRUNED for t in _trials(tmp_path))
 
 
 def test_a_network_is_trained_once_whatever_its_reuse_factors(tmp_path):

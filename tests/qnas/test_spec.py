@@ -80,5 +80,8 @@ def test_with_strategy_keeps_the_network_and_changes_its_realisation():
     assert da.widths == spec.widths and da.input_quantizer == spec.input_quantizer
     assert [l.weight for l in da.layers] == [l.weight for l in spec.layers]
     assert spec.with_strategy("resource").layers == spec.layers
+    assert any(layer.reuse_factor != 1 for layer in spec.layers)
+    # distributed arithmetic has one reuse factor (qnas.spec.fixed_reuse_factor): given by default
+    assert spec.with_strategy("distributed_arithmetic") == da
     with pytest.raises(SpecError, match="reuse_factor must be 1"):
-        spec.with_strategy("distributed_arithmetic")
+        spec.with_strategy("distributed_arithmetic", reuse_factor=2)

@@ -56,7 +56,20 @@ def test_integer_bits_that_do_not_fit_the_smallest_width():
 
 
 def test_integer_bits_ignored_when_only_ternary_or_binary():
-    build_search_space({**BASE, "weight_bits": ["ternary", "binary"], "weight_integer": [5]})
+    """5 integer bits fit no fixed-point weight here, but none is ever drawn: no error, no effect."""
+    import optuna
+
+    space = build_search_space({**BASE, "weight_bits": ["ternary", "binary"], "weight_integer": [5]})
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(20):
+        trial = study.ask()
+        spec = space.sample(trial, 16, 5)
+        assert all(layer.weight.kind in ("ternary", "binary") for layer in spec.layers)
+        assert not [p for p in trial.params if p.endswith("/weight_integer")]
+        study.tell(trial, 0.0)
+    # the same integer bits with a fixed-point choice are refused
+    err = _error({**BASE, "weight_bits": ["ternary", 4], "weight_integer": [5]})
+    assert err.path == "search_space.weight_integer"
 
 
 def test_more_layer_overrides_than_layers():
@@ -81,3 +94,15 @@ def test_depth_and_strategy_are_checked():
 def test_missing_required_key():
     assert _error({"family": "mlp", "width": [8]}).path == "search_space.depth"
     assert _error({"family": "autoencoder", "depth": [1], "width": [8]}).path == "search_space.latent"
+
+
+@pytest.mark.parametrize("data, path, words", [
+    ({**BASE, "sparsity": [0, 0.99]}, "search_space.sparsity[1]", "[0, 0.95]"),
+    ({**BASE, "layers": [{"sparsity": [-0.1]}]}, "search_space.layers[0].sparsity[0]", "[0, 0.95]"),
+    ({**BASE, "output": {"sparsity": ["half"]}}, "search_space.output.sparsity[0]", "a number"),
+    ({**BASE, "cost_penalty": [0, 2]}, "search_space.cost_penalty[1]", "[0, 1]"),
+    ({**BASE, "cost_penality": [0]}, "search_space.cost_penality", "did you mean 'cost_penalty'?"),
+])
+def test_lever_choices_are_validated_with_the_key_path(data, path, words):
+    err = _error(data)
+    assert err.path == path and words in str(err)

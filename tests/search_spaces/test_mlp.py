@@ -126,4 +126,34 @@ def test_per_layer_and_output_overrides_apply():
 def test_same_seed_same_candidates():
     a = [s.fingerprint() for _, s in _sample_many(MLPSpace(SPACE), n=10, seed=3)]
     b = [s.fingerprint() for _, s in _sample_many(MLPSpace(SPACE), n=10, seed=3)]
+    c = [s.fingerprint() for _, s in _sample_many(MLPSpace(SPACE), n=10, seed=4)]
     assert a == b
+    assert len(set(a)) > 5  # a constant sampler would give one candidate ten times
+    assert a != c  # and the seed is what decides them
+
+
+def test_sparsity_and_cost_penalty_are_searched_with_stable_names():
+    space = MLPSpace({**SPACE, "strategy": ["distributed_arithmetic"], "sparsity": [0, 0.5, 0.8],
+                      "cost_penalty": [0, 1e-5, 1e-4], "output": {"sparsity": [0, 0.25]}})
+    seen_sparsity, seen_penalty = set(), set()
+    for frozen, spec in _sample_many(space):
+        assert frozen.distributions["cost_penalty"].choices == (0, 1e-5, 1e-4)
+        penalty = frozen.params["cost_penalty"]
+        seen_penalty.add(penalty)
+        assert spec.metadata.get("training", {}).get("cost_penalty", 0) == penalty
+        for layer in spec.layers:
+            name = f"{layer.name}/sparsity"
+            if layer.weight.kind == "binary":  # binary weights cannot be zero: never pruned
+                assert name not in frozen.params and layer.sparsity == 0
+            else:
+                assert layer.sparsity == frozen.params[name]
+                seen_sparsity.add((layer.name == "output", layer.sparsity))
+    assert seen_penalty == {0, 1e-5, 1e-4}
+    assert {s for out, s in seen_sparsity if out} == {0, 0.25}
+    assert {s for out, s in seen_sparsity if not out} == {0, 0.5, 0.8}
+
+
+def test_spaces_without_the_levers_draw_no_new_parameters():
+    for frozen, spec in _sample_many(MLPSpace(SPACE), n=20):
+        assert not any(p.endswith("/sparsity") or p == "cost_penalty" for p in frozen.params)
+        assert all(layer.sparsity == 0 for layer in spec.layers) and "training" not in spec.metadata

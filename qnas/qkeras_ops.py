@@ -13,7 +13,8 @@ rounding built here from primitive traced operations:
     r   = U - step * (tie AND lsb(U))    (a tie that rounded up to odd goes back down)
 
 Saturation (QKeras ``clip``) is a compare against the grid's end, as a mux.
-Each function works on one :class:`da4ml.trace.FixedVariable`.
+Each function works on one :class:`da4ml.trace.FixedVariable`; :mod:`qnas.tracer` applies
+them, and :mod:`qnas.fixed_point` states the same semantics in NumPy.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from qnas.spec import Quantizer
+from .spec import Quantizer
+
+__all__ = ["input_kif", "quantized_bits", "quantized_relu", "round_half_even", "saturate"]
 
 FixedVariable = Any  # da4ml.trace.FixedVariable, imported lazily by callers
 

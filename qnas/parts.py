@@ -1,6 +1,8 @@
-"""FPGA part catalogue: the totals a budget is expressed against.
+"""FPGA part catalogue: the totals a budget is expressed against, and the default part.
 
-Totals are from the vendors' product tables. BRAM is counted in 18 Kb blocks (hls4ml and
+Shared by the estimators (budgets, per-family calibration), the synthesis flows (which
+Yosys/hls4ml target a part maps to) and the study configuration, so the part every stage
+assumes when none is named is :data:`DEFAULT_PART`, stated here once. Totals are from the vendors' product tables. BRAM is counted in 18 Kb blocks (hls4ml and
 Vivado report ``BRAM_18K``; an ECP5 EBR is also 18 Kb). Lookups accept the full part name
 or a unique prefix/alias, and an unknown name lists the valid ones.
 """
@@ -50,7 +52,10 @@ PARTS: dict[str, FPGAPart] = {
     )
 }
 
+#: the part every stage assumes when none is named (study config, estimate, synthesis)
 DEFAULT_PART = "xcvu13p-flga2577-2-e"
+
+__all__ = ["DEFAULT_CLOCK_NS", "DEFAULT_PART", "FPGAPart", "PARTS", "get_part"]
 
 
 def get_part(name: str | FPGAPart, key: str = "part") -> FPGAPart:
@@ -68,3 +73,7 @@ def get_part(name: str | FPGAPart, key: str = "part") -> FPGAPart:
     close = difflib.get_close_matches(str(name), names + [a for p in PARTS.values() for a in p.aliases], n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise ConfigError(key, f"unknown FPGA part {name!r}; known parts: {', '.join(names)}.{hint}")
+
+
+#: the clock every stage assumes when neither a clock nor a part is named: the default part's
+DEFAULT_CLOCK_NS = get_part(DEFAULT_PART).default_clock_ns
