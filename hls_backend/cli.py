@@ -138,6 +138,9 @@ def _synth(args: argparse.Namespace) -> int:
             print(f"  {name:14s} {r['lut']:9.0f} {r['ff']:9.0f} {r['dsp']:5.0f} {r['latency_cycles']:6d} "
                   f"{r['latency_ns']:8.1f}  {r['producer']}"
                   + (f" (Fmax {r['fmax_mhz']:.0f} MHz)" if r.get("fmax_mhz") else ""))
+        for name, r in results.items():
+            if r.timing is not None and r.timing.warning:
+                print(f"  WARNING {name}: {r.timing.warning} [{r.timing.basis}]")
         failed = {n: e["error"] for n, e in manifest["results"]["synthesis"].items() if "error" in e}
         for name, error in failed.items():
             print(f"  {name:14s} FAILED: {error.splitlines()[0]}")

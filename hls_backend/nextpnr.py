@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qnas.errors import CandidateFailed
-from qnas.results import SynthesisResult
+from qnas.results import SynthesisResult, TimingCheck
 
 from .rtl.design import RTLDesign
 from .tools import find_nextpnr_ecp5, find_yosys, run_tool
@@ -152,6 +152,10 @@ def pnr_ecp5(design: RTLDesign, *, timeout_s: float | None = 3600, seed: int = 1
     report_json = work / "report.json"
     if report_json.exists():
         extra["report_json"] = str(report_json)
+    timing = TimingCheck(
+        clock_ns=1000.0 / freq, verdict="met" if fmax >= freq else "fails", fmax_mhz=fmax,
+        basis=f"nextpnr-ecp5 {nextpnr.version} routed Fmax on LFE5U-85F (router {router}, seed {seed})",
+        reason=f"routed Fmax {fmax:.1f} MHz {'>=' if fmax >= freq else '<'} the {freq:.1f} MHz constraint")
     return SynthesisResult(
         lut=float(lut), ff=float(ff), dsp=float(report.used("MULT18X18D")), bram=float(report.used("DP16KD")),
         latency_cycles=design.latency_cycles, ii_cycles=1, clock_ns=1000.0 / fmax,
@@ -159,7 +163,7 @@ def pnr_ecp5(design: RTLDesign, *, timeout_s: float | None = 3600, seed: int = 1
         producer=f"yosys {yosys.version} synth_ecp5 + nextpnr-ecp5 {nextpnr.version}",
         tool_version=f"yosys {yosys.version}; nextpnr-ecp5 {nextpnr.version}", fmax_mhz=fmax,
         carry=float(report.used("CCU2C")) if "CCU2C" in report.utilisation else None,
-        notes=tuple(notes), extra=extra,
+        notes=tuple(notes), timing=timing, extra=extra,
     )
 
 

@@ -103,6 +103,8 @@ def run_open_flow(spec: ModelSpec, weights: ModelWeights, out_dir: str | Path, *
         if progress:
             print(f"[open flow]   LUT {xil.lut:.0f} FF {xil.ff:.0f} CARRY {xil.carry:.0f} DSP {xil.dsp:.0f} "
                   f"({seconds['synth_xilinx']:.1f} s)", file=sys.stderr, flush=True)
+            if xil.timing is not None and xil.timing.warning:
+                print(f"[open flow]   WARNING: {xil.timing.warning}", file=sys.stderr, flush=True)
 
     lattice = None
     if ecp5:

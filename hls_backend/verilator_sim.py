@@ -27,7 +27,7 @@ from qnas.errors import CandidateFailed
 from .rtl.design import RTLDesign
 from .tools import VERILATOR_BUILD_FLAGS, Tool, find_verilator, run_tool
 
-__all__ = ["RTLSimResult", "simulate_rtl", "build_simulator", "measure_alignment"]
+__all__ = ["RTLSimResult", "simulate_rtl", "simulate_design", "build_simulator", "measure_alignment"]
 
 _BUILD_DIR = "verilator_build"
 _EXE = "Vtop"
@@ -97,6 +97,25 @@ def simulate_rtl(design: RTLDesign, x: np.ndarray, *, reference: np.ndarray | No
     if reference is not None and reference.shape != (len(x), spec.n_outputs):
         raise ValueError(f"reference must have shape {(len(x), spec.n_outputs)}; got {reference.shape}")
 
+    return simulate_design(design, x_q, reference=reference, timeout_s=timeout_s, progress=progress)
+
+
+def simulate_design(design: RTLDesign, x_q: np.ndarray, *, reference: np.ndarray | None = None,
+                    timeout_s: float = 900, progress: bool = False) -> RTLSimResult:
+    """Run inputs already on the design's input grid through its RTL; compare with ``reference``.
+
+    The spec-free core of :func:`simulate_rtl`, so designs qnas did not generate (da4ml
+    projects of other trainers, see ``hls_backend.rtl.load_da4ml_project``) are checked by
+    the same testbench. ``x_q`` is (n, n_inputs), ``reference`` (n, n_outputs) or None.
+    """
+    x_q = np.atleast_2d(np.asarray(x_q, dtype=np.float64))
+    if x_q.shape[1] != design.input_format.n or len(x_q) == 0:
+        raise ValueError(f"x_q must have shape (n>0, {design.input_format.n}); got {x_q.shape}")
+    if reference is not None:
+        reference = np.asarray(reference, dtype=np.float64)
+        if reference.shape != (len(x_q), design.output_format.n):
+            raise ValueError(f"reference must have shape {(len(x_q), design.output_format.n)}; "
+                             f"got {reference.shape}")
     exe, compile_s = build_simulator(design, timeout_s=timeout_s, progress=progress)
     hold = design.latency_cycles + 4
     n = len(x_q)

@@ -1,9 +1,11 @@
 """Yosys ``synth_xilinx`` of a generated design: LUT/FF/CARRY/DSP/BRAM counts for a Xilinx part.
 
 Yosys maps to the real Xilinx primitives (LUT1..LUT6, FDRE, CARRY4/8, DSP48E1/E2, RAMB*),
-so its counts are a vendor-independent stand-in for Vivado's utilisation; it has no
-timing model for Xilinx, so latency in ns is cycles x the target clock (said in the notes).
-The ``stat`` parser is a pure function of the text so it is tested on recorded output.
+so its counts are a vendor-independent stand-in for Vivado's utilisation. It has no
+placer or router for Xilinx, so latency in ns is cycles x the target clock; what Yosys can
+say about that clock (logic levels and the cell delay of the slowest path, on the mapped
+netlist) is in ``result.timing`` (:mod:`hls_backend.yosys_timing`). The parsers are pure
+functions of the text so they are tested on recorded output.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from qnas.results import SynthesisResult
 
 from .rtl.design import RTLDesign
 from .tools import Tool, find_yosys, run_tool
+from .yosys_timing import timing_script, xilinx_timing_check
 
 __all__ = ["CellCounts", "parse_yosys_stat", "xilinx_family", "synth_xilinx", "yosys_read_script"]
 
@@ -167,15 +170,24 @@ def synth_xilinx(design: RTLDesign, part: str = DEFAULT_PART, *, timeout_s: floa
         f"hierarchy -check -top {design.top}",
         f"synth_xilinx -family {family} -top {design.top} -flatten -noiopad -noclkbuf",
         "tee -o stat.txt stat",
+        *timing_script(),
         "",
     ]))
     run = run_tool(yosys, ["-q", "-l", "yosys.log", "-s", script.name], cwd=work, log_name="yosys.out",
                    timeout_s=timeout_s, what=f"yosys synth_xilinx ({family}) of {design.top}", progress=progress,
                    tail_file="yosys.log")
     counts = parse_yosys_stat((work / "stat.txt").read_text())
+    try:
+        timing = xilinx_timing_check((work / "ltp.txt").read_text(), (work / "sta.txt").read_text(),
+                                     family=family, clock_ns=design.clock_ns)
+        timing_note = (f"timing: {timing.verdict}, {timing.logic_levels_max} logic levels, "
+                       f"{timing.logic_delay_ns:.2f} ns of cell delay on the slowest path")
+    except (OSError, ValueError) as exc:  # a Yosys build without ltp/sta output: say so, keep the counts
+        timing, timing_note = None, f"timing not established ({exc})"
     lutram = counts.lutram
     notes = [
-        "Yosys has no Xilinx timing model: latency_ns = latency_cycles x target clock_ns",
+        "Yosys has no Xilinx placer or router: latency_ns = latency_cycles x target clock_ns, "
+        f"which holds only if the design meets it ({timing_note})",
         f"latency_cycles from the generated pipeline ({design.n_stages} stages + input register)",
         f"{counts.total} cells total; LUT = LUT1..LUT6 + SRL ({counts.srl})"
         + (f"; {lutram} LUTRAM cells not in LUT" if lutram else ""),
@@ -186,7 +198,7 @@ def synth_xilinx(design: RTLDesign, part: str = DEFAULT_PART, *, timeout_s: floa
         latency_cycles=design.latency_cycles, ii_cycles=1, clock_ns=design.clock_ns,
         latency_ns=design.latency_cycles * design.clock_ns, part=part,
         producer=f"yosys {yosys.version} synth_xilinx", tool_version=yosys.version, fmax_mhz=None,
-        carry=float(counts.carry), notes=tuple(notes),
+        carry=float(counts.carry), notes=tuple(notes), timing=timing,
         extra={"cells": counts.cells, "family": family, "seconds": run.seconds, "da4ml_cost": design.da4ml_cost,
                "yosys_source": yosys.source, "flow": "open/da4ml"},
     )

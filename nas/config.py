@@ -16,6 +16,7 @@ path named, not after an hour of training. Example (``studies/default.yaml``)::
     storage: null                    # default sqlite:///<out>/study.db
     out: null                        # default runs/<name>
     max_consecutive_rejections: 50
+    references: [{name: ..., spec: {...}, metrics: {...}}, {file: ...}]   # see qnas.references
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from estimators.budget import Budget
 from nas.datasets.registry import check_dataset_name
 from qnas.errors import ConfigError
 from qnas.parts import DEFAULT_PART
+from qnas.references import parse_references
 from qnas.validation import (Field, InstanceOf, Interval, OneOf, check_keys, check_mapping, check_value,
                              describe, join_key, validate_section)
 from search_spaces import SearchSpace, build_search_space
@@ -91,6 +93,7 @@ class StudyConfig:
     storage: str | None = None
     out: str | None = None
     max_consecutive_rejections: int = 50
+    references: tuple = ()
     source: Path | None = None
     #: the search_space section as written (canonical JSON): what workers compare to join a study
     search_space_text: str = field(default="", compare=False, repr=False)
@@ -216,6 +219,8 @@ _STUDY_FIELDS = {
     "storage": Field((InstanceOf(str, "an Optuna storage URL (e.g. sqlite:///runs/x.db)"), OneOf((None,))), None),
     "out": Field((InstanceOf(str, "a directory path"), OneOf((None,))), None),
     "max_consecutive_rejections": Field((Interval(int, 1, 1_000_000),), 50),
+    # designs the dashboards draw beside the front (qnas.references); the driver ignores them
+    "references": Field((), (), parse=parse_references),
 }
 
 

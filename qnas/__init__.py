@@ -8,7 +8,7 @@ TensorFlow, hls4ml or da4ml.
 from .data import Dataset
 from .errors import (CandidateFailed, ConfigError, DataError, FatalError, InfeasibleCandidate,
                      QnasError, ToolBroken, ToolNotFound, UnsupportedSpec)
-from .results import LayerResources, ResourceEstimate, ResourceReport, SynthesisResult, compare
+from .results import LayerResources, ResourceEstimate, ResourceReport, SynthesisResult, TimingCheck, compare
 from .spec import DenseLayerSpec, ModelSpec, Quantizer, SpecError
 from .weights import LayerWeights, ModelWeights
 
@@ -17,4 +17,5 @@ __version__ = "0.1.0"
 __all__ = ["CandidateFailed", "ConfigError", "DataError", "Dataset", "DenseLayerSpec", "FatalError",
            "InfeasibleCandidate", "LayerResources", "LayerWeights", "ModelSpec", "ModelWeights",
            "QnasError", "Quantizer", "ResourceEstimate", "ResourceReport", "SpecError",
-           "SynthesisResult", "ToolBroken", "ToolNotFound", "UnsupportedSpec", "compare", "__version__"]
+           "SynthesisResult", "TimingCheck", "ToolBroken", "ToolNotFound", "UnsupportedSpec", "compare",
+           "__version__"]

@@ -20,7 +20,7 @@ from .errors import ToolNotFound
 EXTRAS = {
     "tensorflow": "train", "tf_keras": "train", "qkeras": "train",
     "hls4ml": "hls", "da4ml": "hls", "h5py": "data",
-    "plotly": "dashboard", "pythia8": "physics", "fastjet": "physics",
+    "plotly": "dashboard", "dash": "dashboard", "kaleido": "dashboard", "playwright": "test", "pythia8": "physics", "fastjet": "physics",
     "rule4ml": "bench",
 }
 

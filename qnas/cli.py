@@ -18,6 +18,7 @@ COMMANDS: tuple[str, ...] = (
     "hls_backend.cli",    # export, synth, verify
     "estimators.cli",     # calibrate, estimate
     "nas.datasets.cli",   # data make-jets / data info
+    "studies.dashboard.cli",  # report, dashboard
 )
 
 

@@ -15,6 +15,49 @@ from typing import Any, Mapping
 #: Fields compared between an estimate and a synthesis result.
 COMPARED_FIELDS: tuple[str, ...] = ("lut", "ff", "dsp", "bram", "latency_cycles", "ii_cycles", "latency_ns")
 
+#: what a flow can say about meeting the target clock; only "met" and "fails" are facts
+TIMING_VERDICTS: tuple[str, ...] = ("met", "fails", "at_risk", "not_established")
+
+
+@dataclass(frozen=True)
+class TimingCheck:
+    """Whether a design meets its target clock, as far as the flow that made it can tell.
+
+    ``latency_ns`` is cycles times the period, which holds only if the design meets that
+    period; this says how far that is established. ``verdict``: ``met`` (a routed Fmax at
+    or above the target), ``fails`` (shown not to meet it, e.g. cell delays alone exceed
+    the period), ``at_risk`` (a proxy says it may not), ``not_established``. ``basis``
+    names the tool and model behind the numbers (e.g. unplaced, cell delays only), so a
+    logic-level count is never mistaken for a timing closure.
+    """
+
+    clock_ns: float
+    verdict: str
+    basis: str
+    logic_levels_max: int | None = None  # cells on the longest register-to-register path
+    logic_delay_ns: float | None = None  # delay of the slowest path through cells only (no routing)
+    fmax_mhz: float | None = None  # routed, where place and route ran
+    critical_path_cells: Mapping[str, int] = field(default_factory=dict)
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.verdict not in TIMING_VERDICTS:
+            raise ValueError(f"verdict must be one of {TIMING_VERDICTS}; got {self.verdict!r}")
+
+    @property
+    def meets_clock(self) -> bool | None:
+        """True or False where established, None where not."""
+        return {"met": True, "fails": False}.get(self.verdict)
+
+    @property
+    def warning(self) -> str | None:
+        """One line for the user when the design fails or may fail its clock."""
+        if self.verdict == "fails":
+            return f"does NOT meet the {self.clock_ns:g} ns clock: {self.reason}"
+        if self.verdict == "at_risk":
+            return f"may not meet the {self.clock_ns:g} ns clock: {self.reason}"
+        return None
+
 
 @dataclass(frozen=True)
 class LayerResources:
@@ -57,6 +100,7 @@ class ResourceReport:
     per_layer: tuple[LayerResources, ...] = ()
     in_calibrated_range: bool | None = None
     notes: tuple[str, ...] = ()
+    timing: TimingCheck | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,6 +109,8 @@ class ResourceReport:
         data["per_layer"] = [asdict(layer) for layer in self.per_layer]
         data["notes"] = list(self.notes)
         data["extra"] = dict(self.extra)
+        if self.timing is not None:
+            data["timing"]["meets_clock"] = self.timing.meets_clock  # for readers of the JSON
         return data
 
     @classmethod
@@ -78,6 +124,9 @@ class ResourceReport:
             raise ValueError(f"unknown ResourceReport fields {sorted(unknown)}")
         data["per_layer"] = tuple(LayerResources(**layer) for layer in data.get("per_layer", ()))
         data["notes"] = tuple(data.get("notes", ()))
+        if data.get("timing") is not None:
+            timing = {k: v for k, v in data["timing"].items() if k != "meets_clock"}
+            data["timing"] = TimingCheck(**timing)
         return target(**data)
 
     def to_json(self) -> str:

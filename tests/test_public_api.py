@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-PACKAGES = ["qnas", "nas", "search_spaces", "estimators", "hls_backend"]
+PACKAGES = ["qnas", "nas", "search_spaces", "estimators", "hls_backend", "studies.dashboard"]
 HEAVY = ("tensorflow", "tf_keras", "qkeras", "hls4ml", "da4ml")
 
 

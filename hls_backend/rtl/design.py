@@ -26,7 +26,7 @@ from qnas.spec import ModelSpec
 from qnas.tracer import check_supported, trace_pipeline, zero_fraction
 from qnas.weights import ModelWeights
 
-__all__ = ["PortFormat", "RTLDesign", "generate_rtl", "DESIGN_FILE"]
+__all__ = ["PortFormat", "RTLDesign", "generate_rtl", "load_da4ml_project", "DESIGN_FILE"]
 
 DESIGN_FILE = "design.json"
 
@@ -212,6 +212,45 @@ def generate_rtl(spec: ModelSpec, weights: ModelWeights, out_dir: str | Path, *,
         spec_fingerprint=spec.fingerprint(),
         spec=spec.to_dict(),
         notes=tuple(notes),
+    )
+    design.save()
+    return design
+
+
+def load_da4ml_project(out_dir: str | Path, *, prj_name: str, clock_ns: float,
+                       notes: tuple[str, ...] = ()) -> RTLDesign:
+    """Describe a pipelined Verilog project written by da4ml's ``RTLModel`` outside qnas.
+
+    Models that qnas did not train (e.g. an HGQ2 network converted with da4ml in HGQ2's own
+    environment) then go through the same Verilator testbench and the same Yosys
+    synthesis as qnas designs. The port formats are read from the saved pipeline
+    (``model/pipeline.json``) exactly as :func:`generate_rtl` derives them; the design has no
+    qnas spec, so it is simulated on inputs already on its input grid
+    (:func:`hls_backend.verilator_sim.simulate_design`). Writes ``design.json``.
+    """
+    from qnas._imports import require
+
+    types = require("da4ml.types", "hls")
+    out_path = Path(out_dir).resolve()
+    pipeline_file = out_path / "model" / "pipeline.json"
+    if not pipeline_file.exists():
+        raise FileNotFoundError(f"{out_path} is not a pipelined da4ml RTL project (no model/pipeline.json); "
+                                "write it with da4ml's RTLModel(..., latency_cutoff > 0)")
+    pipe = types.Pipeline.load(str(pipeline_file))
+    metadata_file = out_path / "metadata.json"
+    metadata = json.loads(metadata_file.read_text()) if metadata_file.exists() else {}
+    top = f"{prj_name}_wrapper"
+    if not (out_path / "src" / f"{top}.v").exists():
+        raise FileNotFoundError(f"{out_path / 'src'} has no {top}.v; is prj_name {prj_name!r} right?")
+    files = sorted(str(p.relative_to(out_path)) for p in (out_path / "src").rglob("*.v"))
+    n_stages = len(pipe.solutions)
+    design = RTLDesign(
+        top=top, out_dir=str(out_path), verilog_files=tuple(files), latency_cycles=pipeline_cycles(n_stages),
+        n_stages=n_stages, clock_ns=float(clock_ns),
+        latency_cutoff=float(metadata.get("latency_cutoff", -1)),
+        input_format=_uniform_format(pipe.inp_qint), output_format=_uniform_format(pipe.out_qint),
+        da4ml_cost=float(pipe.cost), register_bits=int(pipe.reg_bits), generation_s=0.0,
+        spec_fingerprint="", spec={}, notes=("pipelined da4ml RTL written outside qnas", *notes),
     )
     design.save()
     return design

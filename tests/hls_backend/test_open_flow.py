@@ -172,8 +172,36 @@ def test_synth_xilinx_tiny_mlp(tmp_path, require_tool):
     assert res.ff >= design.input_format.width  # the input register at least
     assert res.carry > 0
     assert res.latency_cycles == design.latency_cycles and res.latency_ns == design.latency_cycles * 5.0
-    assert res.fmax_mhz is None and any("no Xilinx timing model" in n for n in res.notes)
-    assert json.loads(res.to_json())["kind"] == "SynthesisResult"
+    assert res.fmax_mhz is None and any("no Xilinx placer or router" in n for n in res.notes)
+    # what Yosys establishes about the clock: logic levels and cell delay, labelled as such
+    timing = res.timing
+    assert timing.logic_levels_max >= 2 and 0 < timing.logic_delay_ns < 20
+    assert timing.verdict in ("at_risk", "not_established") and timing.meets_clock is None
+    assert "unplaced" in timing.basis and timing.clock_ns == 5.0
+    data = json.loads(res.to_json())
+    assert data["kind"] == "SynthesisResult" and data["timing"]["logic_levels_max"] == timing.logic_levels_max
+
+
+@pytest.mark.slow
+def test_synth_xilinx_flags_a_clock_the_cells_alone_cannot_meet(tmp_path):
+    """On a 7-series part a 1 ns clock is beyond the cell delays of any adder; 50 ns is not."""
+    pytest.importorskip("da4ml")
+    from _open_flow_nets import make_mlp
+
+    from hls_backend.rtl import generate_rtl
+    from hls_backend.tools import find_yosys
+    from hls_backend.yosys_synth import synth_xilinx
+
+    _tool_or_skip(find_yosys)
+    spec, weights = make_mlp((8, 16, 8, 4), seed=1)
+    fast = synth_xilinx(generate_rtl(spec, weights, tmp_path / "fast", clock_ns=1.0), "xc7z020", timeout_s=900)
+    slow = synth_xilinx(generate_rtl(spec, weights, tmp_path / "slow", clock_ns=50.0), "xc7z020", timeout_s=900)
+    assert fast.timing.verdict == "fails" and fast.timing.meets_clock is False
+    assert "does NOT meet the 1 ns clock" in fast.timing.warning
+    assert slow.timing.verdict == "not_established" and slow.timing.warning is None
+    # fewer register stages leave longer paths between them
+    assert slow.timing.logic_levels_max > fast.timing.logic_levels_max
+    assert slow.timing.logic_delay_ns > fast.timing.logic_delay_ns
 
 
 def test_harness_folds_every_output_bit():
@@ -208,6 +236,8 @@ def test_open_flow_end_to_end_with_ecp5(tmp_path, require_tool):
     ecp5 = res.ecp5
     assert ecp5.fmax_mhz and 5 < ecp5.fmax_mhz < 500
     assert ecp5.latency_ns == pytest.approx(res.design.latency_cycles * 1000 / ecp5.fmax_mhz)
+    assert ecp5.timing.fmax_mhz == ecp5.fmax_mhz and ecp5.timing.clock_ns == 5.0
+    assert ecp5.timing.meets_clock == (ecp5.fmax_mhz >= 200.0)
     assert ecp5.lut > 0 and ecp5.ff >= res.design.input_format.width
     assert set(res.seconds) == {"generate", "simulate", "synth_xilinx", "pnr_ecp5"}
     summary = json.loads((tmp_path / "open_flow.json").read_text())

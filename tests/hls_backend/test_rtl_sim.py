@@ -65,3 +65,27 @@ def test_rtl_bit_exact_per_quantizer_family(tmp_path, weight):
     sim = simulate_rtl(design, x)
     assert sim.bitexact_rate == 1.0
     assert sim.measured_latency_cycles == design.latency_cycles
+
+
+def test_da4ml_project_written_outside_qnas_is_loaded_and_simulated(tmp_path):
+    """A foreign da4ml project (an HGQ2 peer's) gets the same formats, latency and testbench."""
+    from hls_backend.rtl import load_da4ml_project
+    from hls_backend.verilator_sim import simulate_design
+
+    spec, weights = make_mlp((4, 8, 3), seed=3)
+    ours = generate_rtl(spec, weights, tmp_path / "rtl", clock_ns=3.0)
+    (tmp_path / "rtl" / "design.json").unlink()  # as if da4ml's RTLModel had written it alone
+    foreign = load_da4ml_project(tmp_path / "rtl", prj_name="qnas_mlp", clock_ns=3.0)
+    assert (foreign.input_format, foreign.output_format) == (ours.input_format, ours.output_format)
+    assert foreign.latency_cycles == ours.latency_cycles and foreign.top == ours.top
+    assert sorted(foreign.verilog_files) == sorted(ours.verilog_files)
+    x = random_inputs(spec, 300)
+    ref = reference_forward(spec, weights, x)
+    sim = simulate_design(foreign, x, reference=ref)
+    assert sim.bitexact_rate == 1.0 and sim.measured_latency_cycles == foreign.latency_cycles
+    with pytest.raises(ValueError, match="x_q must have shape"):
+        simulate_design(foreign, x[:, :2], reference=None)
+    with pytest.raises(FileNotFoundError, match="no qnas_other_wrapper.v"):
+        load_da4ml_project(tmp_path / "rtl", prj_name="qnas_other", clock_ns=3.0)
+    with pytest.raises(FileNotFoundError, match="pipeline.json"):
+        load_da4ml_project(tmp_path, prj_name="qnas_mlp", clock_ns=3.0)
