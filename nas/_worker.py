@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -117,7 +118,9 @@ class Claimer:
             state = budget_state(trials)
             if state.counted + state.running >= self.n_total:
                 return None, state
-            trial = self.study.ask()
+            with warnings.catch_warnings():  # Optuna: "heartbeat is supposed to be used with optimize"
+                warnings.simplefilter("ignore", UserWarning)
+                trial = self.study.ask()
             trial.set_user_attr("worker", self.me)
             heartbeat = (TrialHeartbeat(self.storage, self.optuna_storage, trial._trial_id, self.heartbeat_s)
                          if self.heartbeat_s is not None else contextlib.nullcontext())

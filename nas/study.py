@@ -518,6 +518,9 @@ def _drive(opened: OpenedStudy, started: float, *, trainer, progress: bool, echo
                 write()
             fatal = disk_error(exc, f"the study storage {url.redacted}") or connection_problem(exc, url)
             if fatal is not None and not isinstance(exc, QnasError):
+                if is_connection_error(exc):  # the finished trials are in the storage
+                    fatal = FatalError(f"{fatal}. The finished trials are kept; when the server is back, "
+                                       f"continue with: {resume_command}")
                 raise fatal from exc
             raise
     bar.close()
