@@ -30,8 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     e = sub.add_parser("estimate", help="estimate LUT/FF/DSP/BRAM and latency of a spec in milliseconds",
                        description="Estimate resources and latency of a ModelSpec JSON without synthesis.")
-    e.add_argument("spec", metavar="SPEC.json")
-    e.add_argument("--weights", metavar="W.npz", help="trained quantized weights (sharper estimate)")
+    e.add_argument("spec", metavar="SPEC", help="a ModelSpec JSON, a trial folder or a `qnas import` folder")
+    e.add_argument("--weights", metavar="W.npz|W.h5",
+                   help="trained weights: qnas weights.npz, or a Keras HDF5 file with the spec's layer names "
+                        "(sharper estimate; a folder's weights.npz is used by default)")
     e.add_argument("--part", help=f"FPGA part (default {DEFAULT_PART})")
     e.add_argument("--clock-ns", type=float, help="target clock period in ns (default: the part's)")
     e.add_argument("--json", action="store_true", help="print the full ResourceEstimate as JSON")
@@ -53,23 +55,33 @@ def _calibrate(args: argparse.Namespace) -> int:
 def _estimate(args: argparse.Namespace) -> int:
     from qnas.errors import ConfigError
     from qnas.spec import ModelSpec, SpecError
-    from qnas.weights import ModelWeights
+    from qnas.weights import load_weights_file
 
     from . import estimate
 
-    spec_path = Path(args.spec)
+    spec_path, weights_path = Path(args.spec), args.weights
+    if spec_path.is_dir():  # a trial folder or one written by `qnas import`
+        folder = spec_path
+        spec_path = folder / "spec.json"
+        if not spec_path.is_file():
+            raise ConfigError("SPEC", f"{folder} has no spec.json; give a ModelSpec JSON, a trial folder "
+                                      "(runs/<study>/trials/<n>) or a folder written by `qnas import`")
+        if weights_path is None and (folder / "weights.npz").is_file():
+            weights_path = str(folder / "weights.npz")
     if not spec_path.is_file():
         raise ConfigError("SPEC", f"no spec file at {spec_path}")
     try:
         spec = ModelSpec.from_json(spec_path.read_text())
     except (SpecError, KeyError, ValueError, TypeError, AttributeError, RecursionError, OSError) as exc:
-        raise ConfigError("SPEC", f"{spec_path} is not a valid ModelSpec JSON: "
-                                  f"{type(exc).__name__}: {str(exc)[:300]}") from None
+        raise ConfigError("SPEC", f"{spec_path} is not a valid ModelSpec JSON: {type(exc).__name__}: "
+                                  f"{str(exc)[:300]}; for a Keras/QKeras model, run `qnas import MODEL --out DIR` "
+                                  "first and estimate DIR") from None
     weights = None
-    if args.weights:
-        if not Path(args.weights).is_file():
-            raise ConfigError("--weights", f"no weights file at {args.weights}")
-        weights = ModelWeights.load(args.weights)
+    if weights_path:
+        try:
+            weights = load_weights_file(weights_path, spec)
+        except ValueError as exc:
+            raise ConfigError("--weights", str(exc)) from None
     result = estimate(spec, weights=weights, part=args.part, clock_ns=args.clock_ns)
     if args.json:
         print(result.to_json())

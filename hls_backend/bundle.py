@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import time
 import traceback
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -40,6 +41,7 @@ from qnas.weights import ModelWeights
 
 from qnas._io import write_json_atomic
 
+from .csim import build_csim, run_csim
 from .manifest import FAILED, check_files, read_manifest, write_manifest
 
 Echo = Callable[[str], None]
@@ -85,19 +87,29 @@ def tool_versions() -> dict[str, str]:
 
 def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, part: str, clock_ns: float,
                  backend: str = "Vitis", n_vectors: int = 1000, csim: bool = True, rtl: bool = True,
-                 provenance: dict[str, Any] | None = None, force: bool = False,
+                 provenance: dict[str, Any] | None = None, name: str | None = None,
+                 jobs: int | None = None, build_options: dict[str, Any] | None = None, force: bool = False,
                  echo: Echo = print) -> ExportResult:
     """Build the bundle of one trained trial (see module docstring for what it holds).
 
     An existing bundle (or anything else) at the destination is never replaced unless
-    ``force``: it may hold synthesis results and the user's own files.
+    ``force``: it may hold synthesis results and the user's own files. ``name`` is the
+    bundle directory's name (default ``trial_<n>``; an imported model's bundle is named
+    after its folder). ``jobs`` caps parallel work (default: the cores, at most 4): with
+    more than one, the C-simulation library compiles beside the RTL steps.
+    ``build_options`` overrides how the C simulation and the testbench are compiled
+    (``csim_opt_level``, ``testbench_opt_flags``), for benchmarks/export_speed.py.
     """
+    from .testbench import default_jobs
+
+    jobs = jobs or default_jobs()
+    build = build_options or {}
     if not artifacts.exists():
         raise FatalError(f"trial {trial} has no saved model under {artifacts.root} (was it completed?); "
                          "only completed trials can be exported")
     out_dir = Path(out_dir).resolve()
-    final = out_dir / bundle_name(trial)
-    work = out_dir / (bundle_name(trial) + ".partial")
+    final = out_dir / (name or bundle_name(trial))
+    work = out_dir / (final.name + ".partial")
     _check_destination(out_dir, final, force)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -130,24 +142,48 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
         write_json_atomic(reports / "estimate_open.json", est_open.to_dict())
         result.estimate_open = est_open.to_dict()
 
+        csim_build = None
         if csim:
             step = "hls4ml"
             echo(f"  trial {trial}: hls4ml conversion + C simulation ({backend})")
             try:
-                result.csim = _run_csim(artifacts, spec, work / "hls4ml", x, y_qkeras, part, clock_ns, backend,
-                                        result.seconds)
+                hls_model = _convert_for_csim(artifacts, spec, work / "hls4ml", part, clock_ns, backend,
+                                              result.seconds)
             except UnsupportedSpec as exc:
                 # hls4ml cannot realise this spec; the open-flow RTL below still proves the design.
                 shutil.rmtree(work / "hls4ml", ignore_errors=True)
                 result.csim = {"skipped": str(exc)}
                 echo(f"  trial {trial}: no hls4ml project: {exc}")
-            write_json_atomic(reports / "csim.json", result.csim)
+                write_json_atomic(reports / "csim.json", result.csim)
+            else:
+                # g++ on the C simulation and the RTL steps are independent subprocesses: side by side
+                compile_csim = lambda: _timed(lambda: build_csim(hls_model, build.get("csim_opt_level")),  # noqa: E731
+                                              "csim_build_s", result.seconds)
+                if jobs > 1:
+                    csim_build = ThreadPoolExecutor(1, thread_name_prefix="qnas-csim").submit(compile_csim)
+                else:
+                    csim_build = _done(compile_csim)
 
         if rtl:
             step = "rtl"
             echo(f"  trial {trial}: RTL generation (da4ml) + Verilator simulation")
-            result.rtl_sim = _run_rtl(open_spec, weights, work, x, y_qkeras, clock_ns, result.seconds)
+            try:
+                result.rtl_sim = _run_rtl(open_spec, weights, work, x, y_qkeras, clock_ns, result.seconds,
+                                          jobs=jobs, opt_flags=build.get("testbench_opt_flags"))
+            finally:
+                if csim_build is not None:
+                    wait([csim_build])  # never leave g++ writing into a directory being removed
             write_json_atomic(reports / "rtl_sim.json", result.rtl_sim)
+
+        if csim_build is not None:
+            step = "hls4ml"
+            csim_build.result()
+            start = time.perf_counter()
+            report = run_csim(hls_model, x, y_qkeras)
+            result.seconds["csim_run_s"] = time.perf_counter() - start
+            result.csim = {**report.to_dict(), "backend": backend,
+                           "seconds": result.seconds["csim_build_s"] + result.seconds["csim_run_s"]}
+            write_json_atomic(reports / "csim.json", result.csim)
 
         vectors = work / "vectors"
         vectors.mkdir(exist_ok=True)
@@ -205,25 +241,39 @@ def _check_destination(out_dir: Path, final: Path, force: bool) -> None:
                          "export to another --out, or pass --force to replace it")
 
 
-def _run_csim(artifacts: TrialArtifacts, spec: ModelSpec, project: Path, x: np.ndarray, y_qkeras: np.ndarray,
-              part: str, clock_ns: float, backend: str, seconds: dict[str, float]) -> dict[str, Any]:
+def _convert_for_csim(artifacts: TrialArtifacts, spec: ModelSpec, project: Path, part: str, clock_ns: float,
+                      backend: str, seconds: dict[str, float]) -> Any:
     from nas import load_trained
 
-    from .csim import csim_check
     from .hls4ml_convert import convert_to_hls
 
     start = time.perf_counter()
     _, model, _ = load_trained(artifacts)
     hls_model = convert_to_hls(model, spec, project, backend=backend, part=part, clock_ns=clock_ns)
     seconds["hls4ml_convert_s"] = time.perf_counter() - start
+    return hls_model
+
+
+def _timed(func: Callable[[], None], key: str, seconds: dict[str, float]) -> None:
     start = time.perf_counter()
-    report = csim_check(hls_model, x, y_qkeras)
-    seconds["csim_s"] = time.perf_counter() - start
-    return {**report.to_dict(), "backend": backend, "seconds": seconds["csim_s"]}
+    try:
+        func()
+    finally:
+        seconds[key] = time.perf_counter() - start
+
+
+def _done(func: Callable[[], None]) -> Future:
+    """``func`` run now, as a finished Future (the one-job path of the side-by-side steps)."""
+    future: Future = Future()
+    try:
+        future.set_result(func())
+    except Exception as exc:  # handed on by future.result(), like a pool's
+        future.set_exception(exc)
+    return future
 
 
 def _run_rtl(spec: ModelSpec, weights: ModelWeights, work: Path, x: np.ndarray, y_qkeras: np.ndarray,
-             clock_ns: float, seconds: dict[str, float]) -> dict[str, Any]:
+             clock_ns: float, seconds: dict[str, float], *, jobs: int, opt_flags=None) -> dict[str, Any]:
     from .rtl.design import generate_rtl
     from .testbench import run_testbench, write_testbench, write_vectors
 
@@ -233,7 +283,8 @@ def _run_rtl(spec: ModelSpec, weights: ModelWeights, work: Path, x: np.ndarray, 
     write_vectors(design, x, y_qkeras, work / "vectors")
     tb = write_testbench(design, len(x), work / "tb")
     start = time.perf_counter()
-    tb_result = run_testbench(tb, work / "vectors", design.files)
+    tb_result = run_testbench(tb, work / "vectors", design.files, jobs=jobs,
+                              **({"opt_flags": opt_flags} if opt_flags is not None else {}))
     seconds["rtl_sim_s"] = time.perf_counter() - start
     n_values = tb_result.checked * spec.n_outputs
     return {

@@ -16,8 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Export Pareto-optimal (or chosen) trials of a study as firmware bundles: "
                                    "hls4ml project with a bit-exact C-simulation check, pipelined RTL with a "
                                    "replaying testbench, test vectors and a checksummed manifest.")
-    p.add_argument("storage", help="the study: a run directory, a .db file or an Optuna storage URL")
-    which = p.add_mutually_exclusive_group(required=True)
+    p.add_argument("storage", help="the study (a run directory, a .db file or an Optuna storage URL), or a "
+                                   "folder written by `qnas import`")
+    which = p.add_mutually_exclusive_group(required=False)
     which.add_argument("--pareto", action="store_true", help="every Pareto-optimal feasible trial")
     which.add_argument("--trial", type=int, action="append", metavar="N", help="trial number (repeatable)")
     p.add_argument("--study", help="study name (needed when the storage holds several)")
@@ -59,6 +60,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.set_defaults(func=_verify)
 
 
+def _export_imported(args: argparse.Namespace, artifacts) -> int:
+    """Export a folder written by ``qnas import``: one bundle named after the folder."""
+    import json
+
+    from .bundle import export_trial
+
+    if args.pareto or args.trial:
+        raise FatalError(f"{args.storage} is an imported model, not a study: drop --pareto/--trial")
+    record = json.loads(artifacts.import_record.read_text())
+    part = args.part or record.get("part")
+    clock_ns = args.clock_ns or record.get("clock_ns")
+    name = artifacts.root.resolve().name
+    print(f"qnas export: imported model {name} -> {args.out} (part {part}, {clock_ns} ns)")
+    res = export_trial(artifacts, args.out, 0, part=part, clock_ns=float(clock_ns), backend=args.backend,
+                       n_vectors=args.vectors, csim=not args.no_csim, rtl=not args.no_rtl, name=name,
+                       provenance={"imported": str(artifacts.root.resolve()), "source": record.get("source")},
+                       force=args.force)
+    return _report_export(name, res)
+
+
 def _export(args: argparse.Namespace) -> int:
     from nas.storage_url import parse_storage_url
     from qnas._parallel import run_tasks
@@ -66,6 +87,11 @@ def _export(args: argparse.Namespace) -> int:
 
     from .study_access import open_finished_study
 
+    imported = TrialArtifacts(Path(args.storage))
+    if imported.is_imported:
+        return _export_imported(args, imported)
+    if not args.pareto and not args.trial:
+        raise FatalError("choose what to export from the study: --pareto or --trial N")
     found = open_finished_study(args.storage, args.study)
     if args.run_dir:
         found.run_dir = Path(args.run_dir).resolve()
@@ -85,22 +111,9 @@ def _export(args: argparse.Namespace) -> int:
     for (_, number), res, error in run_tasks(_export_one, jobs, args.workers, options):
         if error is not None:
             raise error
+        failed += _report_export(f"trial {number}", res)
         if res.ok:
-            parts = [f"trial {number}: {res.bundle}"]
-            if res.csim and "skipped" in res.csim:
-                parts.append("no hls4ml project (see reports/csim.json)")
-            elif res.csim:
-                parts.append(f"C-sim bit-exact {res.csim['bitexact_rate']:.2%}, "
-                             f"argmax {res.csim['argmax_agreement']:.2%}")
-            if res.rtl_sim:
-                parts.append(f"RTL exact {res.rtl_sim['row_exact_rate']:.2%} of "
-                             f"{res.rtl_sim['vectors_checked']} vectors, {res.rtl_sim['design_latency_cycles']} cycles")
-            print("  " + "; ".join(parts))
             found.record(number, "export", {"bundle": str(res.bundle), "csim": res.csim, "rtl_sim": res.rtl_sim})
-        else:
-            failed += 1
-            print(f"  trial {number}: EXPORT FAILED ({res.error.splitlines()[0]}); details in "
-                  f"{res.bundle / 'FAILED.json'}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -111,6 +124,25 @@ def _export_one(job: tuple, *, out_dir: str, study: str, storage: str, **options
     artifacts, number = job
     return export_trial(artifacts, out_dir, number, provenance={"study": study, "storage": storage, "trial": number},
                         **options)
+
+
+def _report_export(label: str, res) -> int:
+    """Print one export's outcome; 1 if it failed."""
+    if not res.ok:
+        print(f"  {label}: EXPORT FAILED ({res.error.splitlines()[0]}); details in "
+              f"{res.bundle / 'FAILED.json'}", file=sys.stderr)
+        return 1
+    parts = [f"{label}: {res.bundle}"]
+    if res.csim and "skipped" in res.csim:
+        parts.append("no hls4ml project (see reports/csim.json)")
+    elif res.csim:
+        parts.append(f"C-sim bit-exact {res.csim['bitexact_rate']:.2%}, argmax {res.csim['argmax_agreement']:.2%}")
+    if res.rtl_sim:
+        parts.append(f"RTL exact {res.rtl_sim['row_exact_rate']:.2%} of {res.rtl_sim['vectors_checked']} vectors, "
+                     f"{res.rtl_sim['design_latency_cycles']} cycles")
+    seconds = ", ".join(f"{k[:-2]} {v:.0f} s" for k, v in res.seconds.items())
+    print("  " + "; ".join(parts) + (f" ({seconds})" if seconds else ""))
+    return 0
 
 
 def _synth(args: argparse.Namespace) -> int:

@@ -9,6 +9,8 @@ verify`` runs it with Verilator.
 
 from __future__ import annotations
 
+import os
+
 import re
 import shutil
 import tempfile
@@ -118,8 +120,23 @@ def parse_testbench_output(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+#: How the testbench binary is compiled. It runs a few thousand cycles once, so compile time
+#: is all that matters: Verilator's default -Os on the megabytes of C++ a 30k-LUT network
+#: becomes took most of an export; -O0 compiles several times faster (the model is the same
+#: cycle-exact C++ at any level). Measured in benchmarks/export_speed.py.
+TESTBENCH_OPT_FLAGS: tuple[str, ...] = (
+    "-MAKEFLAGS", "OPT_FAST=-O0", "-MAKEFLAGS", "OPT_SLOW=-O0", "-MAKEFLAGS", "OPT_GLOBAL=-O0",
+)
+
+
+def default_jobs() -> int:
+    """Parallel compile jobs: the machine's cores, at most 4 (the C++ is split into few files)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def run_testbench(tb_file: Path, vector_dir: Path, rtl_files: Sequence[Path], *,
-                  timeout_s: float = 900, progress: bool = False) -> ReplayResult:
+                  timeout_s: float = 900, progress: bool = False, jobs: int | None = None,
+                  opt_flags: Sequence[str] = TESTBENCH_OPT_FLAGS) -> ReplayResult:
     """Build the testbench with Verilator (--timing) in a scratch directory and run it.
 
     Everything happens outside the bundle so that verifying it never changes a file the
@@ -130,7 +147,8 @@ def run_testbench(tb_file: Path, vector_dir: Path, rtl_files: Sequence[Path], *,
     # Kept on failure so that the log the error message points to still exists.
     for name in (INPUTS_HEX, EXPECTED_HEX):
         shutil.copy(vector_dir / name, work / name)
-    args = ["--binary", "--timing", "-CFLAGS", "-fcoroutines", "-CFLAGS", "-std=c++20", "-j", "1",
+    args = ["--binary", "--timing", "-CFLAGS", "-fcoroutines", "-CFLAGS", "-std=c++20",
+            "-j", str(jobs or default_jobs()), *opt_flags,
             *VERILATOR_BUILD_FLAGS, "--top-module", TB_TOP,
             "-Mdir", str(work / "obj"), "-o", "Vtb", str(Path(tb_file).resolve()),
             *(str(Path(f).resolve()) for f in rtl_files)]

@@ -16,6 +16,8 @@ path named, not after an hour of training. Example (``studies/default.yaml``)::
     storage: null                    # default sqlite:///<out>/study.db
     out: null                        # default runs/<name>
     max_consecutive_rejections: 50
+    baselines: [imported/tagger]     # models from `qnas import`: reference points on the front
+    warm_start: [imported/tagger]    # their architectures become the first trials
     references: [{name: ..., spec: {...}, metrics: {...}}, {file: ...}]   # see qnas.references
 """
 
@@ -31,6 +33,7 @@ from typing import Any, Mapping
 import yaml
 
 from estimators.budget import Budget
+from nas.baselines import parse_reference_paths
 from nas.datasets.registry import check_dataset_name
 from qnas.errors import ConfigError
 from qnas.parts import DEFAULT_PART
@@ -38,6 +41,7 @@ from qnas.references import parse_references
 from qnas.validation import (Field, InstanceOf, Interval, OneOf, check_keys, check_mapping, check_value,
                              describe, join_key, validate_section)
 from search_spaces import SearchSpace, build_search_space
+from search_spaces.warm_start import params_for
 
 #: quality metrics the trainer reports, with the direction that is better
 QUALITY_METRICS: dict[str, str] = {"accuracy": "maximize", "roc_auc": "maximize", "loss": "minimize",
@@ -93,6 +97,8 @@ class StudyConfig:
     storage: str | None = None
     out: str | None = None
     max_consecutive_rejections: int = 50
+    baselines: tuple = ()       # nas.baselines.Reference: reference points on the front
+    warm_start: tuple = ()      # (Reference, Optuna params): enqueued as the first trials
     references: tuple = ()
     source: Path | None = None
     #: the search_space section as written (canonical JSON): what workers compare to join a study
@@ -114,6 +120,8 @@ class StudyConfig:
             if obj.is_quality and obj.metric not in allowed:
                 raise ConfigError(f"objectives[{i}]", f"{obj.metric!r} does not apply to the {space.task} "
                                   f"task of family {space.family!r}; use one of {', '.join(allowed)}")
+        values["warm_start"] = tuple((ref, params_for(space, ref.spec, f"warm_start[{i}]"))
+                                     for i, ref in enumerate(values["warm_start"]))
         text = json.dumps(data["search_space"], sort_keys=True, default=str)
         return cls(source=source, search_space_text=text, **values)
 
@@ -219,6 +227,8 @@ _STUDY_FIELDS = {
     "storage": Field((InstanceOf(str, "an Optuna storage URL (e.g. sqlite:///runs/x.db)"), OneOf((None,))), None),
     "out": Field((InstanceOf(str, "a directory path"), OneOf((None,))), None),
     "max_consecutive_rejections": Field((Interval(int, 1, 1_000_000),), 50),
+    "baselines": Field((), (), parse=parse_reference_paths),
+    "warm_start": Field((), (), parse=parse_reference_paths),
     # designs the dashboards draw beside the front (qnas.references); the driver ignores them
     "references": Field((), (), parse=parse_references),
 }

@@ -236,6 +236,22 @@ def _impossible_budget_message(config: StudyConfig, n: int, keys: Counter, produ
             "narrow search_space to smaller candidates (fewer/narrower layers, fewer bits, larger reuse).")
 
 
+def _baselines(config: StudyConfig, dataset, study, run_dir: Path, echo: Callable[[str], None]) -> list[dict]:
+    """Score the study's reference models on its data and budget; kept in the study and the run dir."""
+    if not config.baselines:
+        return []
+    from qnas._io import write_json_atomic
+
+    from .baselines import evaluate_baselines
+
+    refs = evaluate_baselines(config.baselines, dataset, config.budget, config.objectives)
+    study.set_user_attr("baselines", refs)
+    write_json_atomic(run_dir / "baselines.json", refs)
+    echo(f"qnas run: {len(refs)} reference model(s) scored on {dataset.name}: "
+         + ", ".join(r["name"] for r in refs))
+    return refs
+
+
 def _run_trial(study, trial, work: Callable[[], list[float]]) -> tuple[str, Exception | None]:
     """Run one trial and tell Optuna its fate: ("complete" | "rejected" | "failed", exception).
 
@@ -405,6 +421,11 @@ def _drive(opened: OpenedStudy, started: float, *, trainer, progress: bool, echo
                           f"dataset {dataset.name!r} is an {dataset.task} dataset; choose a matching family")
     space.check_dataset_shape(dataset.n_features,
                               dataset.n_classes if dataset.task == "classification" else dataset.n_features)
+    references = _baselines(config, dataset, study, run_dir, echo)
+    if config.warm_start and not study.get_trials(deepcopy=False):
+        for ref, params in config.warm_start:
+            study.enqueue_trial(params, user_attrs={"warm_start": str(ref.path)})
+            echo(f"qnas run: warm start: the first trial is {ref.name} ({ref.spec.architecture})")
     runner = TrialRunner(config, dataset, trainer or QKerasTrainer(config.training, opened.seed), run_dir,
                          trained_networks(study.get_trials(deepcopy=False)))
     claimer = Claimer(study, url, opened.optuna_storage, runner, n_total,
@@ -530,6 +551,10 @@ def _drive(opened: OpenedStudy, started: float, *, trainer, progress: bool, echo
     echo(f"\nPareto set ({len(pareto)} feasible trials, objectives "
          f"{', '.join(f'{o.metric} ({o.direction})' for o in config.objectives)} on the validation split):")
     echo(format_pareto(table, pareto, config.objectives))
+    for ref in references:
+        scores = ", ".join(f"{k} {v:,.4g}" for k, v in ref["objectives"].items() if v is not None)
+        test = f"; test accuracy {ref['test']['accuracy']:.4f}" if "accuracy" in ref["test"] else ""
+        echo(f"reference {ref['name']} ({ref['architecture']}): {scores}{test}")
     echo(f"\n{who}: {n_run} trials in {seconds:.0f} s; results in {run_dir / 'results.csv'} "
          f"(and .parquet); study {config.name!r} in {url.redacted}")
     return StudyResult(config.name, url.redacted, run_dir, table, pareto, n_run, seconds,

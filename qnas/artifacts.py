@@ -9,12 +9,20 @@
                        outputs on x), y_true (labels where any)
     metrics.json       quality metrics and training history summary
     estimate.json      the ResourceEstimate used for constraints
+
+A model brought in with ``qnas import`` has the same layout in a folder of its own, plus
+``import.json`` (its provenance and the proof that the rebuilt model equals the user's);
+every command that takes a trial takes such a folder too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+
+#: what ``qnas import`` writes beside the trial files
+IMPORT_RECORD = "import.json"
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,15 @@ class TrialArtifacts:
     @property
     def estimate(self) -> Path:
         return self.root / "estimate.json"
+
+    @property
+    def import_record(self) -> Path:
+        return self.root / IMPORT_RECORD
+
+    @property
+    def is_imported(self) -> bool:
+        """A folder written by ``qnas import`` (rather than a trial of a study)."""
+        return self.import_record.is_file()
 
     def exists(self) -> bool:
         return self.spec.exists() and self.model.exists() and self.weights.exists()

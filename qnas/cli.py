@@ -15,6 +15,7 @@ from .errors import QnasError
 #: sub-command modules, in the order ``--help`` lists them
 COMMANDS: tuple[str, ...] = (
     "nas.cli",            # run
+    "nas.importing.cli",  # import
     "hls_backend.cli",    # export, synth, verify
     "estimators.cli",     # calibrate, estimate
     "nas.datasets.cli",   # data make-jets / data info

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Mapping
 
@@ -34,6 +35,8 @@ TASKS: tuple[str, ...] = ("classification", "autoencoder")
 QUANTIZER_KINDS: tuple[str, ...] = ("fixed", "ternary", "binary")
 
 SPEC_FORMAT_VERSION = 1
+
+_HLS_TYPE = re.compile(r"ap_(u?)fixed<(\d+),(-?\d+)>")
 
 
 def fixed_reuse_factor(strategy: str) -> int | None:
@@ -90,6 +93,22 @@ class Quantizer:
     @classmethod
     def binary(cls) -> "Quantizer":
         return cls("binary", 1, 1, True)
+
+    @classmethod
+    def from_hls_type(cls, text: str) -> "Quantizer":
+        """Parse ``ap_fixed<W,I>`` / ``ap_ufixed<W,I>`` (the inverse of :attr:`hls_type`).
+
+        ``I`` counts the sign bit in HLS, so ``ap_fixed<16,6>`` is ``fixed(16, 5)``; an
+        ``ap_ufixed<8,3>`` is ``fixed(8, 3, signed=False)``. Rounding and overflow modes are
+        refused: qnas formats round half to even and saturate like QKeras, which is not what
+        a bare HLS type means, so a mode would be silently ignored.
+        """
+        match = _HLS_TYPE.fullmatch(str(text).replace(" ", ""))
+        if not match:
+            raise SpecError(f"{text!r} is not a fixed-point type; write ap_fixed<W,I> (signed, I counts the "
+                            "sign bit) or ap_ufixed<W,I>, e.g. ap_fixed<16,6>")
+        unsigned, width, integer = match.group(1) == "u", int(match.group(2)), int(match.group(3))
+        return cls.fixed(width, integer if unsigned else integer - 1, signed=not unsigned)
 
     # -- properties the hardware cares about --------------------------------------------
     @property

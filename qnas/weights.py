@@ -109,3 +109,67 @@ def to_integers(values: np.ndarray, q: Quantizer) -> np.ndarray:
     if not np.array_equal(ints, scaled):
         raise ValueError(f"values are not on the {q.label} grid")
     return ints.astype(np.int64)
+
+
+#: what ``--weights`` accepts, for messages
+WEIGHT_FORMATS = ("weights.npz written by qnas (a trial's or an imported model's)",
+                  "a Keras HDF5 file (model.save_weights('w.h5') or model.save('m.h5')) whose Dense layers "
+                  "are named like the spec's layers")
+
+
+def load_weights_file(path: str | Path, spec: ModelSpec) -> ModelWeights:
+    """Quantized weights for ``spec`` from a qnas ``.npz`` or a Keras ``.h5``; checked against it.
+
+    A Keras file holds the float variables; each is passed through the spec layer's quantizer
+    (``qnas.fixed_point``, the NumPy copy of QKeras' arithmetic), which is what the QKeras
+    layer computes with at inference. Raises ValueError naming the file, what is wrong and
+    the formats that work.
+    """
+    path = Path(path)
+    formats = "; ".join(WEIGHT_FORMATS)
+    if not path.is_file():
+        raise ValueError(f"no weights file at {path}; expected {formats}")
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+    if magic.startswith(b"PK"):
+        try:
+            weights = ModelWeights.load(path)
+        except Exception as exc:  # zipfile/pickle/KeyError: whatever a broken archive raises
+            raise ValueError(f"{path} is not a qnas weights.npz ({type(exc).__name__}: {exc}); expected "
+                             f"{formats}") from None
+    elif magic == b"\x89HDF\r\n\x1a\n":
+        weights = _from_keras_h5(path, spec)
+    else:
+        raise ValueError(f"{path} is neither an .npz archive nor an HDF5 file; expected {formats}")
+    weights.check(spec)
+    return weights
+
+
+def _from_keras_h5(path: Path, spec: ModelSpec) -> ModelWeights:
+    from ._imports import require
+    from .fixed_point import quantize_array
+
+    h5py = require("h5py", "data")
+    with h5py.File(path, "r") as f:
+        root = f["model_weights"] if "model_weights" in f else f
+        found = {name: root[name] for name in root.keys()}
+        layers = []
+        for layer in spec.layers:
+            group = found.get(layer.name)
+            if group is None:
+                raise ValueError(f"{path} has no layer {layer.name!r} (it holds {', '.join(sorted(found)) or 'none'}); "
+                                 "name the spec's layers like the Keras model's, or import the model with "
+                                 "`qnas import`")
+            arrays: dict[str, np.ndarray] = {}
+
+            def collect(name, obj, arrays=arrays):
+                if isinstance(obj, h5py.Dataset):
+                    arrays[name.rsplit("/", 1)[-1].split(":")[0]] = np.asarray(obj[()])
+
+            group.visititems(collect)
+            if "kernel" not in arrays:
+                raise ValueError(f"{path}: layer {layer.name!r} has no kernel")
+            kernel = quantize_array(arrays["kernel"], layer.weight)
+            bias = quantize_array(arrays.get("bias", np.zeros(layer.units)), layer.bias)
+            layers.append(LayerWeights(kernel, bias))
+    return ModelWeights(layers)

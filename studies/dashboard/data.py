@@ -285,7 +285,22 @@ def load_references(study_attrs: Mapping[str, Any], run_dir: Path | None, extra:
             notes += why
         else:
             designs.append(item)
-    return [_place(d, objectives, part, clock_ns, notes) for d in designs], notes
+    placed = [_place(d, objectives, part, clock_ns, notes) for d in designs]
+    return placed + _baselines(study_attrs), notes
+
+
+def _baselines(study_attrs: Mapping[str, Any]) -> list[Reference]:
+    """The study's ``baselines:`` as the driver scored them (nas.baselines: same split, its estimate)."""
+    out = []
+    for b in study_attrs.get("baselines") or []:
+        values = {k: float(v) for k, v in (b.get("objectives") or {}).items() if v is not None}
+        for key in ("lut", "ff", "dsp", "latency_cycles", "latency_ns"):
+            if key in (b.get("estimate") or {}):
+                values.setdefault(key, float(b["estimate"][key]))
+        out.append(Reference(b.get("name", "baseline"), "baselines", values,
+                             f"baseline {b.get('path', '')}: scored on the study's validation split, "
+                             f"resources estimated with its trained weights ({(b.get('estimate') or {}).get('producer', '')})"))
+    return out
 
 
 def _place(design, objectives, part: str, clock_ns: float, notes: list[str]) -> Reference:
