@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from qnas.cli import positive_int
 from qnas.errors import FatalError
 
 
@@ -30,6 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-rtl", action="store_true", help="skip RTL generation and simulation")
     p.add_argument("--force", action="store_true",
                    help="replace an existing bundle of the same trial in --out (default: refuse)")
+    p.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                   help="export N designs at once, one process each (default 1)")
+    p.add_argument("--run-dir", metavar="DIR",
+                   help="where the study's trials/ are on this machine (default: the run directory the "
+                        "study records; give it when the shared folder is mounted elsewhere here)")
     p.set_defaults(func=_export)
 
     s = sub.add_parser("synth", help="synthesize a firmware bundle (open flow or vendor tools)",
@@ -42,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--vsynth", action="store_true", help="vendor flow: also run Vivado logic synthesis")
     s.add_argument("--timeout", type=float, default=3600, help="seconds per tool run (default 3600)")
     s.add_argument("--ecp5-timeout", type=float, help="seconds for ECP5 place and route (default: --timeout)")
+    s.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                   help="synthesize N bundles at once, one process each (default 1)")
     s.set_defaults(func=_synth)
 
     v = sub.add_parser("verify", help="check a bundle's checksums and replay its testbench",
@@ -73,9 +81,10 @@ def _export_imported(args: argparse.Namespace, artifacts) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from nas.storage_url import parse_storage_url
+    from qnas._parallel import run_tasks
     from qnas.artifacts import TrialArtifacts
 
-    from .bundle import export_trial
     from .study_access import open_finished_study
 
     imported = TrialArtifacts(Path(args.storage))
@@ -84,6 +93,8 @@ def _export(args: argparse.Namespace) -> int:
     if not args.pareto and not args.trial:
         raise FatalError("choose what to export from the study: --pareto or --trial N")
     found = open_finished_study(args.storage, args.study)
+    if args.run_dir:
+        found.run_dir = Path(args.run_dir).resolve()
     numbers = found.pareto_numbers() if args.pareto else args.trial
     if not numbers:
         raise FatalError(f"study {found.name!r} has no feasible Pareto-optimal trial to export; "
@@ -93,16 +104,26 @@ def _export(args: argparse.Namespace) -> int:
     print(f"qnas export: {len(numbers)} trial(s) of study {found.name!r} from {found.run_dir} -> {args.out} "
           f"(part {part}, {clock_ns} ns)")
     failed = 0
-    for number in numbers:
-        artifacts = TrialArtifacts(found.artifacts_dir(number))
-        res = export_trial(artifacts, args.out, number, part=part, clock_ns=clock_ns, backend=args.backend,
-                           n_vectors=args.vectors, csim=not args.no_csim, rtl=not args.no_rtl,
-                           provenance={"study": found.name, "storage": found.url, "trial": number},
-                           force=args.force)
+    jobs = [(TrialArtifacts(found.artifacts_dir(number)), number) for number in numbers]
+    options = {"out_dir": args.out, "part": part, "clock_ns": clock_ns, "backend": args.backend,
+               "n_vectors": args.vectors, "csim": not args.no_csim, "rtl": not args.no_rtl, "force": args.force,
+               "study": found.name, "storage": parse_storage_url(found.url).without_password}
+    for (_, number), res, error in run_tasks(_export_one, jobs, args.workers, options):
+        if error is not None:
+            raise error
         failed += _report_export(f"trial {number}", res)
         if res.ok:
             found.record(number, "export", {"bundle": str(res.bundle), "csim": res.csim, "rtl_sim": res.rtl_sim})
     return 1 if failed else 0
+
+
+def _export_one(job: tuple, *, out_dir: str, study: str, storage: str, **options: Any):
+    """One design's export (a pool task: module-level, so a spawned process can run it)."""
+    from .bundle import export_trial
+
+    artifacts, number = job
+    return export_trial(artifacts, out_dir, number, provenance={"study": study, "storage": storage, "trial": number},
+                        **options)
 
 
 def _report_export(label: str, res) -> int:
@@ -125,14 +146,18 @@ def _report_export(label: str, res) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
+    from qnas._parallel import run_tasks
+
     from .bundle import synthesize_bundle
     from .manifest import read_manifest
     from .study_access import record_synthesis
 
     bad = 0
-    for bundle in args.bundles:
-        results = synthesize_bundle(bundle, args.flow, ecp5=not args.no_ecp5, timeout_s=args.timeout,
-                                    ecp5_timeout_s=args.ecp5_timeout, vsynth=args.vsynth)
+    options = {"flow": args.flow, "ecp5": not args.no_ecp5, "timeout_s": args.timeout,
+               "ecp5_timeout_s": args.ecp5_timeout, "vsynth": args.vsynth}
+    for bundle, results, error in run_tasks(synthesize_bundle, list(args.bundles), args.workers, options):
+        if error is not None:
+            raise error
         manifest = read_manifest(Path(bundle))
         estimate = manifest["results"].get("estimate_open" if args.flow == "open" else "estimate") or {}
         print(f"{bundle}:")

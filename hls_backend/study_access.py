@@ -80,9 +80,14 @@ class FinishedStudy:
 def open_finished_study(where: str, study_name: str | None = None) -> FinishedStudy:
     import optuna
 
+    from nas.storage_url import open_storage_url
+
     url, run_dir = storage_url(where)
     try:
-        names = [s.study_name for s in optuna.get_all_study_summaries(url, include_best_trial=False)]
+        storage = open_storage_url(url)  # postgresql://, mysql://, journal:/// as qnas run takes them
+        names = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
+    except FatalError:
+        raise
     except Exception as exc:  # storage drivers raise their own error types
         raise FatalError(f"cannot open the study storage {url}: {exc}") from exc
     if study_name is None:
@@ -91,7 +96,7 @@ def open_finished_study(where: str, study_name: str | None = None) -> FinishedSt
         study_name = names[0]
     elif study_name not in names:
         raise FatalError(f"no study {study_name!r} in {url}; it holds: {', '.join(names) or 'none'}")
-    study = optuna.load_study(study_name=study_name, storage=url)
+    study = optuna.load_study(study_name=study_name, storage=storage)
     # The run directory the user gave wins over the one recorded at search time: a copied or
     # moved run must export its own trials, never silently the original's.
     stored = study.user_attrs.get("run_dir")
@@ -111,7 +116,9 @@ def record_synthesis(manifest: Mapping[str, Any], results: Mapping[str, Any]) ->
     try:
         import optuna
 
-        study = optuna.load_study(study_name=prov["study"], storage=prov["storage"])
+        from nas.storage_url import open_storage_url
+
+        study = optuna.load_study(study_name=prov["study"], storage=open_storage_url(prov["storage"]))
     except Exception:  # the bundle may have moved to a machine without the study
         return False
     trial = manifest["trial"]

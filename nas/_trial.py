@@ -149,10 +149,13 @@ def trained_networks(trials: Sequence) -> dict[str, TrainedNetwork]:
     """Networks trained by the completed trials of a (resumed) study, by :func:`network_key`."""
     out: dict[str, TrainedNetwork] = {}
     for t in trials:
+        if t.state.name != "COMPLETE":
+            continue
         spec_json = t.user_attrs.get("spec")
         net = TrainedNetwork.from_frozen(t) if spec_json else None
         if net is not None:
-            out.setdefault(network_key(ModelSpec.from_json(spec_json)), net)
+            key = t.user_attrs.get("network_key") or network_key(ModelSpec.from_json(spec_json))
+            out.setdefault(key, net)
     return out
 
 
@@ -184,17 +187,35 @@ class TrialRunner:
         out, self._checkpoints = self._checkpoints, []
         return out
 
-    @staticmethod
-    def _record_spec(trial, spec: ModelSpec) -> None:
-        for key, value in (("spec", spec.to_json(indent=None)), ("architecture", spec.architecture),
-                           ("fingerprint", spec.fingerprint()), ("family", spec.family),
-                           ("n_params", spec.n_params)):
-            trial.set_user_attr(key, value)
-
     def run(self, trial) -> list[float]:
-        self._checkpoints = []
+        return self.evaluate(trial, self.draw(trial))
+
+    def draw(self, trial) -> ModelSpec:
+        """Sample the trial's candidate and record what identifies it (fast: no estimate yet).
+
+        Workers on a shared study draw inside the claim lock (:mod:`nas._claim`), so each sees
+        the candidates the others are training by ``network_key`` before it trains one.
+        """
         spec = self.config.search_space.sample(trial, self.n_inputs, self.n_outputs)
         self._record_spec(trial, spec)
+        return spec
+
+    @staticmethod
+    def _record_spec(trial, spec: ModelSpec) -> None:
+        """Record what identifies a design (the trained spec replaces the sampled one)."""
+        for key, value in (("spec", spec.to_json(indent=None)), ("architecture", spec.architecture),
+                           ("fingerprint", spec.fingerprint()), ("network_key", network_key(spec)),
+                           ("family", spec.family), ("n_params", spec.n_params)):
+            trial.set_user_attr(key, value)
+
+    def learn(self, trials: Sequence) -> None:
+        """Add the networks other workers trained meanwhile (completed trials in the storage)."""
+        for key, net in trained_networks(trials).items():
+            self.networks.setdefault(key, net)
+
+    def evaluate(self, trial, spec: ModelSpec) -> list[float]:
+        """Estimate, train (or reuse the weights of the same network), estimate again, save."""
+        self._checkpoints = []
         budget = self.config.budget
         pre = precheck(trial, spec, budget)
         trial.set_user_attr("estimate", estimate_summary(pre, "pre-training"))

@@ -24,6 +24,7 @@ path named, not after an hour of training. Example (``studies/default.yaml``)::
 from __future__ import annotations
 
 import collections.abc
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +101,8 @@ class StudyConfig:
     warm_start: tuple = ()      # (Reference, Optuna params): enqueued as the first trials
     references: tuple = ()
     source: Path | None = None
+    #: the search_space section as written (canonical JSON): what workers compare to join a study
+    search_space_text: str = field(default="", compare=False, repr=False)
 
     @property
     def directions(self) -> list[str]:
@@ -119,7 +122,8 @@ class StudyConfig:
                                   f"task of family {space.family!r}; use one of {', '.join(allowed)}")
         values["warm_start"] = tuple((ref, params_for(space, ref.spec, f"warm_start[{i}]"))
                                      for i, ref in enumerate(values["warm_start"]))
-        return cls(source=source, **values)
+        text = json.dumps(data["search_space"], sort_keys=True, default=str)
+        return cls(source=source, search_space_text=text, **values)
 
 
 def _parse_name(value: Any, path: str) -> str:
