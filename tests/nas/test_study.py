@@ -33,7 +33,7 @@ def _trials(tmp_path, name="t"):
 
 def test_over_budget_candidates_are_rejected_before_training(tmp_path):
     trainer = FakeTrainer()
-    data = small_study(n_trials=30, budget={"part": "xcvu13p", "clock_ns": 5.0, "max_lut": 0.001})
+    data = small_study(n_trials=30, budget={"part": "xcvu13p", "clock_ns": 5.0, "max_lut": 0.005})
     result = _run(tmp_path, trainer, data)
     trials = _trials(tmp_path)
     pruned = [t for t in trials if t.state == TrialState.PRUNED]
@@ -101,7 +101,7 @@ def test_artifacts_and_estimate_saved_per_completed_trial(tmp_path):
 
 
 def test_pareto_set_holds_only_feasible_trials(tmp_path):
-    data = small_study(n_trials=25, budget={"part": "xcvu13p", "clock_ns": 5.0, "max_lut": 0.001})
+    data = small_study(n_trials=25, budget={"part": "xcvu13p", "clock_ns": 5.0, "max_lut": 0.005})
     result = _run(tmp_path, FakeTrainer(), data)
     by_number = {t.number: t for t in _trials(tmp_path)}
     assert result.pareto
@@ -302,7 +302,7 @@ def test_same_seed_reproduces_the_candidates(tmp_path):
 
 def test_nsga2_with_constraints_runs(tmp_path):
     data = small_study(n_trials=12, sampler={"name": "nsga2", "population_size": 4},
-                       budget={"part": "xcvu13p", "clock_ns": 5.0, "max_lut": 0.002})
+                       budget={"part": "xcvu13p", "clock_ns": 5.0, "max_lut": 0.005})
     from nas.study import make_sampler
 
     config = StudyConfig.from_dict(data)
