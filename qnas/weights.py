@@ -135,12 +135,14 @@ def load_weights_file(path: str | Path, spec: ModelSpec) -> ModelWeights:
         try:
             weights = ModelWeights.load(path)
         except Exception as exc:  # zipfile/pickle/KeyError: whatever a broken archive raises
-            raise ValueError(f"{path} is not a qnas weights.npz ({type(exc).__name__}: {exc}); expected "
-                             f"{formats}") from None
+            raise ValueError(f"{exc}; expected {formats}" if "not a qnas weights file" in str(exc) else
+                             f"{path}: not a qnas weights file ({type(exc).__name__}: {str(exc)[:200]}); "
+                             f"expected {formats}") from None
     elif magic == b"\x89HDF\r\n\x1a\n":
         weights = _from_keras_h5(path, spec)
     else:
-        raise ValueError(f"{path} is neither an .npz archive nor an HDF5 file; expected {formats}")
+        raise ValueError(f"{path}: not a qnas weights file (neither an .npz archive nor an HDF5 file); "
+                         f"expected {formats}")
     weights.check(spec)
     return weights
 

@@ -10,7 +10,7 @@ def _bundle(tmp_path):
     (tmp_path / "rtl").mkdir()
     (tmp_path / "rtl" / "top.v").write_text("module top; endmodule\n")
     (tmp_path / "vectors.hex").write_text("00\n01\n")
-    write_manifest(tmp_path, {"trial": 7})
+    write_manifest(tmp_path, {"trial": 7, "results": {"synthesis": {}}})
     return tmp_path
 
 
@@ -48,6 +48,6 @@ def test_directory_without_manifest_is_refused(tmp_path):
 def test_manifest_write_clears_failure_marker(tmp_path):
     (tmp_path / FAILED).write_text("{}")
     (tmp_path / "a.txt").write_text("a")
-    write_manifest(tmp_path, {})
+    write_manifest(tmp_path, {"results": {}})
     assert not (tmp_path / FAILED).exists()
     assert list(read_manifest(tmp_path)["files"]) == ["a.txt"]

@@ -10,7 +10,7 @@ import yaml
 from optuna.trial import TrialState
 
 from _study_helpers import FakeTrainer, small_study
-from nas import study as study_module
+from nas import _trial as trial_module
 from nas.cli import register, run_command
 from qnas.artifacts import TrialArtifacts
 from qnas.errors import ConfigError
@@ -56,7 +56,7 @@ def test_bad_study_file_stops_before_anything_runs(tmp_path):
 
 def test_run_writes_table_and_honours_trials_seed_and_out(tmp_path, monkeypatch):
     # the cheap trainer replaces QKeras here: this test is about the command's plumbing
-    monkeypatch.setattr(study_module, "QKerasTrainer", lambda settings, seed: FakeTrainer())
+    monkeypatch.setattr(trial_module, "QKerasTrainer", lambda settings, seed: FakeTrainer())
     out = tmp_path / "run"
     code = run_command(_parse(str(_study_file(tmp_path)), "--trials", "3", "--out", str(out), "--seed", "5",
                               "--no-progress"))
@@ -83,7 +83,7 @@ def test_ctrl_c_returns_130_and_says_how_to_resume(tmp_path, monkeypatch, capsys
     def interrupt(spec, index):
         if index == 1:
             raise KeyboardInterrupt
-    monkeypatch.setattr(study_module, "QKerasTrainer", lambda settings, seed: FakeTrainer(on_train=interrupt))
+    monkeypatch.setattr(trial_module, "QKerasTrainer", lambda settings, seed: FakeTrainer(on_train=interrupt))
     path = _study_file(tmp_path)
     out = tmp_path / "run"
     code = run_command(_parse(str(path), "--out", str(out), "--no-progress"))
@@ -91,7 +91,7 @@ def test_ctrl_c_returns_130_and_says_how_to_resume(tmp_path, monkeypatch, capsys
     err = capsys.readouterr().err
     assert f"qnas run {path} --resume --out {out}" in err and "marked failed" in err
 
-    monkeypatch.setattr(study_module, "QKerasTrainer", lambda settings, seed: FakeTrainer())
+    monkeypatch.setattr(trial_module, "QKerasTrainer", lambda settings, seed: FakeTrainer())
     assert run_command(_parse(str(path), "--out", str(out), "--resume", "--no-progress")) == 0
     table = pd.read_csv(out / "results.csv")
     assert list(table["number"]) == list(range(len(table)))
