@@ -226,13 +226,29 @@ def qnas_side(run_dir: Path, label: str, data, args) -> dict[str, Any]:
         with meter:
             result = evaluate_qkeras_trial(found.artifacts_dir(row["trial"]), data.x_test, data.y_test,
                                            args.part, args.clock_ns, args.work, args.fresh)
+        now = _estimate_now(found.artifacts_dir(row["trial"]), args.part, args.clock_ns)
         candidates.append({"name": f"trial {row['trial']}", "trial": row["trial"], "estimated_lut": row["lut"],
-                           **result})
+                           **result, **now,
+                           "estimate_error": None if not result.get("lut") else now["estimated_lut_now"] / result["lut"] - 1})
         _print_design(label, candidates[-1])
     return _side(label, candidates, train_wall_s=search_wall, train_cpu_s=None,
                  extra={"run_dir": str(run_dir), "study": found.name, "n_trials": len(trials),
                         "train_note": "search wall time from the study's trial timestamps; the study does "
                                       "not record CPU time"})
+
+
+def _estimate_now(artifacts_dir: Path, part: str, clock_ns: float) -> dict[str, Any]:
+    """The shipped estimator's LUT/FF for the trial's spec and trained weights (the run's own
+    estimate was made with the coefficients of its day; this one is what a user gets now)."""
+    from estimators import estimate
+    from qnas.artifacts import TrialArtifacts
+    from qnas.spec import ModelSpec
+    from qnas.weights import ModelWeights
+
+    artifacts = TrialArtifacts(artifacts_dir)
+    spec = ModelSpec.from_json(artifacts.spec.read_text())
+    est = estimate(spec, ModelWeights.load(artifacts.weights), part=part, clock_ns=clock_ns)
+    return {"estimated_lut_now": est.lut, "estimated_ff_now": est.ff, "estimator_now": est.producer}
 
 
 # -- the classic baseline ----------------------------------------------------------------------
@@ -455,6 +471,11 @@ def print_report(report: dict[str, Any]) -> None:
             f"{k}: {_fmt(v, '.2f')}" for k, v in report["lut_ratio_at_accuracy"].items()))
         print("  qnas - HGQ2 best test accuracy within LUT budget: " + ", ".join(
             f"{k}: {_fmt(None if v is None else 100 * v, '+.2f')} pt" for k, v in report["accuracy_gain_at_lut"].items()))
+    check = report.get("estimate_check") or {}
+    if check.get("n"):
+        print(f"\n  estimate vs Yosys LUT on the {check['n']} qnas designs: mean |error| "
+              f"{100 * check['mean_abs_error']:.1f} %, max {100 * check['max_abs_error']:.1f} %, "
+              f"{check['within_10_percent']} within 10 %")
     for note in report.get("notes", []):
         print(f"\n  NOTE: {note}")
     if report.get("ablation"):
@@ -513,6 +534,13 @@ def build_report(fronts: dict[str, dict[str, Any]], qnas_labels: list[str], abla
         report["lut_ratio_at_accuracy"] = {f"{a:.2f}": None for a in ACCURACY_KEYS}
         report["accuracy_gain_at_lut"] = {f"{b:g}": None for b in LUT_BUDGETS}
     report["ablation"] = ablation_rows(fronts, qnas_labels, ablation_json)
+    errors = [c["estimate_error"] for c in fronts.get("qnas", {}).get("candidates", [])
+              if c.get("estimate_error") is not None]
+    report["estimate_check"] = {
+        "what": "estimators.estimate(spec, trained weights) LUT (shipped coefficients) vs Yosys, qnas designs",
+        "n": len(errors), "mean_abs_error": float(np.mean(np.abs(errors))) if errors else None,
+        "max_abs_error": float(np.max(np.abs(errors))) if errors else None,
+        "within_10_percent": sum(abs(e) <= 0.10 for e in errors)}
     notes = []
     if "hgq2" not in fronts:
         notes.append("HGQ2 was not measured in this run (--skip-hgq2): lut_ratio_at_accuracy and "
