@@ -45,10 +45,10 @@ from search_spaces.warm_start import params_for
 
 #: quality metrics the trainer reports, with the direction that is better
 QUALITY_METRICS: dict[str, str] = {"accuracy": "maximize", "roc_auc": "maximize", "loss": "minimize",
-                                   "recon_mse": "minimize"}
+                                   "recon_mse": "minimize", "signal_eff": "maximize"}
 #: which quality metrics make sense for which task
 TASK_METRICS: dict[str, tuple[str, ...]] = {"classification": ("accuracy", "roc_auc", "loss"),
-                                            "autoencoder": ("recon_mse", "roc_auc", "loss")}
+                                            "autoencoder": ("recon_mse", "roc_auc", "loss", "signal_eff")}
 #: resource/latency metrics read from the estimate (always minimised by default)
 RESOURCE_METRICS: tuple[str, ...] = ("lut", "ff", "dsp", "bram", "latency_ns", "latency_cycles",
                                      "ii_cycles", "n_params")
