@@ -350,6 +350,8 @@ def hgq2_side(data, args) -> dict[str, Any]:
     converted = json.loads((root / "convert.json").read_text())
     candidates, meter = [], Meter()
     designs = [info for info in converted["designs"] if info["test_accuracy"] >= HV_REFERENCE[0]]
+    if args.reverse_designs:  # a second process filling the cache from the other end
+        designs = designs[::-1]
     _log(f"hgq2: {len(designs)} of {len(converted['designs'])} converted checkpoints reach the hypervolume's "
          f"reference accuracy ({HV_REFERENCE[0]:.0%}); synthesizing those")
     for i, info in enumerate(designs, 1):
@@ -582,6 +584,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="QKeras study whose training settings the 6-bit baseline is trained with "
                              "(default studies/jet_tagging_qkeras.yaml)")
     parser.add_argument("--skip-bdt", action="store_true")
+    parser.add_argument("--reverse-designs", action="store_true",
+                        help="synthesize a side's designs in reverse order (run a second process with it to "
+                             "fill the cache from both ends; each design is cached once done)")
     parser.add_argument("--hgq2-python", help="python of an environment with " + " ".join(HGQ2_PINS))
     parser.add_argument("--hgq2-epochs", type=int, default=1200)
     parser.add_argument("--hgq2-constant-epochs", type=int, default=100,
