@@ -102,7 +102,7 @@ def pipeline_problems(bundle: Path, manifest: dict[str, Any], design: Any | None
         except (ValueError, KeyError, TypeError) as exc:
             return problems + [f"model/spec.json is not a readable spec ({exc})"]
         if spec_choice != choice:
-            problems.append(f"model/spec.json pipelines {spec_choice.label}, the manifest {choice.label}")
+            problems.append(f"model/spec.json states {spec_choice.label}, the manifest {choice.label}")
     if design is not None:
         if design.latency_cutoff != cutoff:
             problems.append(f"rtl/ was cut every {design.latency_cutoff:g} adder levels, the manifest's "
@@ -144,7 +144,9 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
     after its folder). ``jobs`` caps parallel work (default: the cores, at most 4): with
     more than one, the C-simulation library compiles beside the RTL steps.
     ``build_options`` overrides how the C simulation and the testbench are compiled
-    (``csim_opt_level``, ``testbench_opt_flags``, ``csim_cache``), for benchmarks/export_speed.py.
+    (``csim_opt_level``, ``csim_jobs``: translation units compiled side by side, ``csim_cache``:
+    reuse a library built from the same sources, ``testbench_opt_flags``), for
+    benchmarks/export_speed.py.
     ``pipeline`` states how the open flow pipelines the RTL (``qnas export --adders-per-stage``),
     replacing the spec's own choice: the bundle's ``model/spec.json``, both estimates and the
     RTL then carry it, and ``manifest.json`` records it under ``pipeline``.
@@ -219,8 +221,12 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
                 write_json_atomic(reports / "csim.json", result.csim)
             if hls_model is not None:
                 # g++ on the C simulation and the RTL steps are independent subprocesses: side by side
-                compile_csim = lambda: _timed(lambda: build_csim(hls_model, build.get("csim_opt_level")),  # noqa: E731
-                                              "csim_build_s", result.seconds)
+                csim_info: dict[str, Any] = {}
+                compile_csim = lambda: _timed(  # noqa: E731
+                    lambda: csim_info.update(build_csim(hls_model, build.get("csim_opt_level"),
+                                                        jobs=build.get("csim_jobs", jobs),
+                                                        cache=build.get("csim_cache", True))),
+                    "csim_build_s", result.seconds)
                 if jobs > 1:
                     csim_build = ThreadPoolExecutor(1, thread_name_prefix="qnas-csim").submit(compile_csim)
                 else:
@@ -244,7 +250,7 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
             start = time.perf_counter()
             report = run_csim(hls_model, x, y_qkeras)
             result.seconds["csim_run_s"] = time.perf_counter() - start
-            result.csim = {**report.to_dict(), "backend": backend,
+            result.csim = {**report.to_dict(), "backend": backend, "build": csim_info,
                            "seconds": result.seconds["csim_build_s"] + result.seconds["csim_run_s"]}
             write_json_atomic(reports / "csim.json", result.csim)
 
@@ -428,7 +434,7 @@ def synthesize_bundle(bundle: str | Path, flow: str = "open", *, ecp5: bool = Tr
                 raise FatalError(f"{bundle}: the RTL does not follow the pipelining its manifest records: "
                                  f"{'; '.join(problems)}. Re-export it with `qnas export`")
             if manifest.get("pipeline"):
-                echo(f"  {bundle.name}: RTL pipelined {pipelining_of(check_record(manifest['pipeline'])).label}: "
+                echo(f"  {bundle.name}: RTL pipelined with {pipelining_of(check_record(manifest['pipeline'])).label}: "
                      f"{design.latency_cycles} cycles at {clock_ns:g} ns")
             yosys = find_yosys()
             tools["open_xilinx"] = {"tool": "yosys", "path": yosys.argv[0], "version": yosys.version,

@@ -73,9 +73,8 @@ class Pipelining:
 
     @property
     def label(self) -> str:
-        if self.adders_per_stage is not None:
-            return f"{self.adders_per_stage} adder levels per stage"
-        return f"{self.adders_per_ns:g} adder levels per ns of clock"
+        """``adders_per_stage=8`` / ``adders_per_ns=1``: the choice as it is written."""
+        return f"{self.rule}={getattr(self, self.rule):g}"
 
     def to_dict(self) -> dict[str, Any]:
         return {self.rule: getattr(self, self.rule)}
