@@ -43,7 +43,7 @@ if str(ROOT) not in sys.path:
 ACCURACY_THRESHOLDS = (0.66, 0.68, 0.69, 0.70, 0.71)
 SPLIT = {"test_fraction": 0.2, "val_fraction": 0.2}
 
-#: the main job's space today (studies/jet_tagging_offline.yaml), the baseline row
+#: the QKeras jet study's space (studies/jet_tagging_qkeras.yaml), the baseline row
 BASE_SPACE: dict[str, Any] = {
     "family": "mlp", "depth": [1, 2, 3], "width": [8, 16, 32, 64],
     "weight_bits": [8, 6, 4, "ternary", "binary"], "weight_integer": [0],

@@ -62,7 +62,11 @@ def build_study(n_trials: int, out: Path, seed: int = 0) -> Path:
     runner = TrialRunner(config, dataset, FakeTrainer(), run_dir, {})
     start = time.time()
     for _ in tqdm(range(n_trials), desc="synthetic trials", mininterval=2):
-        _run_trial(study, runner, study.ask())
+        trial = study.ask()
+
+        def work(trial=trial):  # what the driver does with a claimed trial: draw, then evaluate
+            return runner.evaluate(trial, runner.draw(trial))
+        _run_trial(study, trial, work)
     from nas._storage import default_storage, open_storage
     url = default_storage(run_dir)  # WAL, as `qnas run` writes it
     optuna.copy_study(from_study_name=config.name, from_storage=study._storage, to_storage=open_storage(url))

@@ -115,6 +115,8 @@ class GroundTruthRecord:
     synth_seconds: float
     tools: Mapping[str, str] = field(default_factory=dict)
     ecp5: Mapping[str, Any] | None = None
+    #: trained weights (e.g. an HGQ2 checkpoint): stored in the record, since no seed draws them
+    trained_weights: ModelWeights | None = None
 
     @property
     def split(self) -> str:
@@ -125,21 +127,33 @@ class GroundTruthRecord:
         return f"{self.spec.fingerprint()}:{self.seed}"
 
     def weights(self) -> ModelWeights:
+        if self.trained_weights is not None:
+            return self.trained_weights
         return sample_weights(self.spec, self.seed)
 
     def to_json(self) -> str:
-        return json.dumps({"spec": self.spec.to_dict(), "seed": self.seed, "split": self.split,
-                           "truth": self.truth.to_dict(), "synth_seconds": round(self.synth_seconds, 3),
-                           "tools": dict(self.tools), "ecp5": self.ecp5}, sort_keys=True)
+        data = {"spec": self.spec.to_dict(), "seed": self.seed, "split": self.split,
+                "truth": self.truth.to_dict(), "synth_seconds": round(self.synth_seconds, 3),
+                "tools": dict(self.tools), "ecp5": self.ecp5}
+        if self.trained_weights is not None:
+            data["weights"] = [{"kernel": np.asarray(lw.kernel, np.float64).tolist(),
+                                "bias": np.asarray(lw.bias, np.float64).tolist()} for lw in self.trained_weights]
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "GroundTruthRecord":
         truth = SynthesisResult.from_dict(data["truth"])
         if not isinstance(truth, SynthesisResult):
             raise ValueError("ground-truth record 'truth' must be a SynthesisResult")
-        return cls(spec=ModelSpec.from_dict(data["spec"]), seed=int(data["seed"]), truth=truth,
+        spec = ModelSpec.from_dict(data["spec"])
+        trained = None
+        if data.get("weights") is not None:
+            trained = ModelWeights([LayerWeights(np.asarray(lw["kernel"], np.float64), np.asarray(lw["bias"], np.float64))
+                                    for lw in data["weights"]])
+            trained.check(spec)
+        return cls(spec=spec, seed=int(data["seed"]), truth=truth,
                    synth_seconds=float(data.get("synth_seconds", 0.0)), tools=dict(data.get("tools", {})),
-                   ecp5=data.get("ecp5"))
+                   ecp5=data.get("ecp5"), trained_weights=trained)
 
 
 def read_records(path: str | Path) -> list[GroundTruthRecord]:

@@ -21,10 +21,13 @@ def storage_url(where: str) -> tuple[str, Path | None]:
         return where, None
     path = Path(where)
     if path.is_dir():
-        db = path / "study.db"
-        if not db.exists():
-            raise FatalError(f"{path} has no study.db; pass the study's storage URL instead")
-        return f"sqlite:///{db.resolve()}", path.resolve()
+        from nas._storage import run_dir_storage
+
+        url = run_dir_storage(path)
+        if url is None:
+            raise FatalError(f"{path} has no study.db or study.log (what `qnas run` writes); pass the "
+                             "study's storage URL instead")
+        return url, path.resolve()
     if path.exists():
         return f"sqlite:///{path.resolve()}", path.resolve().parent
     raise FatalError(f"no study at {where!r}: give a run directory, a .db file or an Optuna storage URL")

@@ -47,7 +47,7 @@ class ReplayResult:
 def write_vectors(design: RTLDesign, x: np.ndarray, y: np.ndarray, directory: Path) -> tuple[Path, Path]:
     """Pack quantized inputs and expected outputs into hex words, one vector per line."""
     directory.mkdir(parents=True, exist_ok=True)
-    in_words = design.input_format.encode(x)
+    in_words = design.encode_inputs(x)
     out_words = design.output_format.encode(y)
     in_digits = -(-design.input_format.width // 4)
     out_digits = -(-design.output_format.width // 4)

@@ -120,7 +120,7 @@ def simulate_design(design: RTLDesign, x_q: np.ndarray, *, reference: np.ndarray
     hold = design.latency_cycles + 4
     n = len(x_q)
     schedule = [0] * hold + list(range(1, n)) + [n - 1] * hold
-    words = design.input_format.encode(x_q)
+    words = design.encode_inputs(x_q)
     hex_digits = max(1, -(-design.input_format.width // 4))
     work = exe.parent
     stamp = f"{os.getpid()}_{time.monotonic_ns()}"

@@ -18,6 +18,7 @@ from typing import Callable
 
 from qnas.errors import FatalError
 
+from ._storage import default_storage
 from .config import StudyConfig
 from .storage_url import parse_storage_url
 from .study import StudyInterrupted, open_study, pareto_trial_numbers
@@ -53,20 +54,25 @@ def run_pool(config: StudyConfig, workers: int, *, n_trials: int | None, storage
 
     if config.source is None:
         raise FatalError("--workers needs the study as a file (each worker reads it); save it as YAML")
-    given = storage or config.storage
-    if given is None or not parse_storage_url(given).shared:
-        run_dir = Path(out or config.out or Path("runs") / config.name).resolve()
-        raise FatalError(f"--workers {workers} needs a storage several processes can share; "
-                         f"{given or 'the default'} is SQLite (one process at a time). Use --storage "
-                         f"postgresql://user@host/db or journal:///{run_dir}/study.log (README: 'Many workers')")
+    run_dir = Path(out or config.out or Path("runs") / config.name).resolve()
+    given = storage or config.storage or default_storage(run_dir, workers)
+    if not parse_storage_url(given).shared:
+        raise FatalError(f"--workers {workers} needs a storage several processes can share; {given} is SQLite "
+                         f"(one process at a time). Use --storage postgresql://user@host/db or "
+                         f"journal:///{run_dir}/study.log (README: 'Many workers')")
     if config.sampler.name == "nsga2" and config.sampler.population_size < workers:
         echo(f"qnas run: note: NSGA-II population_size {config.sampler.population_size} < {workers} workers; "
              "generations fill from completed trials, so each may overfill by up to one trial per worker "
              "- a population of at least the number of workers keeps them meaningful")
-    opened = open_study(config, n_trials=n_trials, storage=storage, resume=resume, out=out, seed=seed,
+    opened = open_study(config, n_trials=n_trials, storage=given, resume=resume, out=out, seed=seed,
                         heartbeat_s=heartbeat_s, grace_s=grace_s, max_retries=max_retries, echo=echo)
     opened.close()
     study, run_dir, n_total, url = opened.study, opened.run_dir, opened.n_total, opened.storage
+    if getattr(config.search_space, "trainer", "qkeras") == "hgq2":
+        # created here once, with its progress on this terminal, not N times behind a lock in
+        # the workers' logs
+        from qnas.isolated_env import ensure_env
+        ensure_env("hgq2", progress=progress, echo=echo)
     logs = run_dir / "workers"
     logs.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

@@ -11,8 +11,35 @@ from qnas.errors import FatalError
 _SQLITE = "sqlite:///"
 
 
-def default_storage(run_dir: Path) -> str:
-    return f"{_SQLITE}{run_dir.resolve() / 'study.db'}"
+#: the study of a run directory: SQLite for one process, an Optuna journal for local workers
+SQLITE_NAME = "study.db"
+JOURNAL_NAME = "study.log"
+
+
+def run_dir_storage(run_dir: Path) -> str | None:
+    """The storage URL of the study already in ``run_dir`` (its study.db or study.log), else None."""
+    run_dir = Path(run_dir).resolve()
+    if (run_dir / SQLITE_NAME).exists():
+        return f"{_SQLITE}{run_dir / SQLITE_NAME}"
+    if (run_dir / JOURNAL_NAME).exists():
+        return f"journal:///{str(run_dir / JOURNAL_NAME).lstrip('/')}"
+    return None
+
+
+def default_storage(run_dir: Path, workers: int = 1) -> str:
+    """Where a run keeps its study when no storage is named.
+
+    The study already in the run directory wins (so ``--resume`` finds it, whichever way it
+    was started). A new run by one process uses SQLite (``study.db``); ``workers > 1``
+    local processes share an Optuna journal file (``study.log``: JournalFileBackend takes a
+    file lock per write, made for several processes on one filesystem, which SQLite is not).
+    """
+    found = run_dir_storage(run_dir)
+    if found is not None:
+        return found
+    if workers > 1:
+        return f"journal:///{str(Path(run_dir).resolve() / JOURNAL_NAME).lstrip('/')}"
+    return f"{_SQLITE}{Path(run_dir).resolve() / SQLITE_NAME}"
 
 
 def sqlite_path(url: str) -> Path | None:

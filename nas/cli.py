@@ -39,8 +39,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                     "<out>/trials/, the Optuna study in SQLite (default <out>/study.db) or in the --storage.")
     parser.add_argument("config", metavar="STUDY_YAML", help="study file, e.g. studies/default.yaml")
     parser.add_argument("--storage", metavar="URL", help=_STORAGE_HELP)
-    parser.add_argument("--workers", type=positive_int, default=1, metavar="N",
-                        help="worker processes on this machine (N > 1 needs a shared --storage)")
+    parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                        help="worker processes on this machine (default: the study's workers:, else 1); with "
+                             "N > 1 and no --storage they share an Optuna journal file, <out>/study.log")
     parser.add_argument("--resume", action="store_true",
                         help="continue the interrupted study of the same name in the same storage")
     parser.add_argument("--out", metavar="DIR",
@@ -73,9 +74,10 @@ def run_command(args: argparse.Namespace) -> int:
 
     config = load_study_config(args.config)
     try:
-        if args.workers > 1:
+        workers = args.workers if args.workers is not None else config.workers
+        if workers > 1:
             from ._pool import run_pool
-            return run_pool(config, args.workers, n_trials=args.trials, storage=args.storage, resume=args.resume,
+            return run_pool(config, workers, n_trials=args.trials, storage=args.storage, resume=args.resume,
                             out=args.out, seed=args.seed, heartbeat_s=args.heartbeat, grace_s=args.grace,
                             max_retries=args.max_retries, progress=not args.no_progress)
         run_study(config, n_trials=args.trials, storage=args.storage, resume=args.resume, out=args.out,

@@ -14,7 +14,8 @@ path named, not after an hour of training. Example (``studies/default.yaml``)::
     budget: {part: xcvu13p, clock_ns: 5, max_lut: 0.02, max_latency_ns: 100}
     pipeline: {adders_per_stage: 8}  # open-flow RTL cuts (or {adders_per_ns: 1.0}); default: qnas.pipeline
     sampler: {name: tpe, n_startup_trials: 10}
-    storage: null                    # default sqlite:///<out>/study.db
+    storage: null                    # default sqlite:///<out>/study.db (journal <out>/study.log with workers > 1)
+    workers: 1                       # local worker processes for `qnas run` (--workers overrides)
     out: null                        # default runs/<name>
     max_consecutive_rejections: 50
     baselines: [imported/tagger]     # models from `qnas import`: reference points on the front
@@ -47,10 +48,10 @@ from search_spaces.warm_start import params_for
 
 #: quality metrics the trainer reports, with the direction that is better
 QUALITY_METRICS: dict[str, str] = {"accuracy": "maximize", "roc_auc": "maximize", "loss": "minimize",
-                                   "recon_mse": "minimize"}
+                                   "recon_mse": "minimize", "signal_eff": "maximize"}
 #: which quality metrics make sense for which task
 TASK_METRICS: dict[str, tuple[str, ...]] = {"classification": ("accuracy", "roc_auc", "loss"),
-                                            "autoencoder": ("recon_mse", "roc_auc", "loss")}
+                                            "autoencoder": ("recon_mse", "roc_auc", "loss", "signal_eff")}
 #: resource/latency metrics read from the estimate (always minimised by default)
 RESOURCE_METRICS: tuple[str, ...] = ("lut", "ff", "dsp", "bram", "latency_ns", "latency_cycles",
                                      "ii_cycles", "n_params")
@@ -98,6 +99,7 @@ class StudyConfig:
     seed: int = 0
     storage: str | None = None
     out: str | None = None
+    workers: int = 1
     max_consecutive_rejections: int = 50
     baselines: tuple = ()       # nas.baselines.Reference: reference points on the front
     warm_start: tuple = ()      # (Reference, Optuna params): enqueued as the first trials
@@ -232,6 +234,9 @@ _STUDY_FIELDS = {
     "seed": Field((Interval(int, 0, 2**32 - 1),), 0),
     "storage": Field((InstanceOf(str, "an Optuna storage URL (e.g. sqlite:///runs/x.db)"), OneOf((None,))), None),
     "out": Field((InstanceOf(str, "a directory path"), OneOf((None,))), None),
+    # local worker processes `qnas run` starts (what --workers sets); > 1 needs a storage several
+    # processes share: the default then is an Optuna journal file in the run directory
+    "workers": Field((Interval(int, 1, 256),), 1),
     "max_consecutive_rejections": Field((Interval(int, 1, 1_000_000),), 50),
     "baselines": Field((), (), parse=parse_reference_paths),
     "warm_start": Field((), (), parse=parse_reference_paths),

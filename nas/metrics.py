@@ -55,25 +55,69 @@ def classification_metrics(y: np.ndarray, logits: np.ndarray) -> dict[str, float
     }
 
 
+def reconstruction_scores(x: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
+    """Per-event anomaly score: the mean squared error over the inputs (float64)."""
+    return np.mean((np.asarray(reconstruction, np.float64) - np.asarray(x, np.float64)) ** 2, axis=1)
+
+
+def efficiency_at_acceptance(background: np.ndarray, signal: np.ndarray, acceptance: float
+                             ) -> tuple[float, float, float]:
+    """(signal efficiency, achieved background acceptance, threshold) of a trigger at ``acceptance``.
+
+    The threshold is the (k+1)-th highest background score with k = floor(acceptance * n), and
+    an event passes when its score is strictly above it, so at most k background events pass
+    (fewer when scores tie): the rate is never overstated. ValueError when k < 1, i.e. the
+    background sample is too small to resolve that acceptance.
+    """
+    background = np.asarray(background, np.float64)
+    n = len(background)
+    k = int(np.floor(acceptance * n + 1e-9))
+    if k < 1 or k >= n:
+        raise ValueError(f"{n} background events cannot resolve an acceptance of {acceptance:g} "
+                         f"(floor(acceptance * n) = {k})")
+    threshold = float(np.sort(background)[::-1][k])
+    return (float(np.mean(np.asarray(signal, np.float64) > threshold)),
+            float(np.mean(background > threshold)), threshold)
+
+
 def autoencoder_metrics(x: np.ndarray, reconstruction: np.ndarray,
-                        labels: np.ndarray | None) -> dict[str, float]:
+                        labels: np.ndarray | None, class_names: tuple[str, ...] = (),
+                        acceptance: float | None = None) -> dict[str, float]:
     """recon_mse on normal events, loss (same), roc_auc of per-event MSE vs anomaly labels.
 
     ``x`` is the (quantized) input the network saw, which is also its training target.
-    Without labels every event counts as normal and there is no roc_auc.
+    Without labels every event counts as normal and there is no roc_auc. With a background
+    ``acceptance`` (the trigger rate / 40 MHz) and labels naming several signals (label k =
+    ``class_names[k]``), also ``eff_<signal>`` per signal at that acceptance, their mean
+    ``signal_eff`` (the anomaly study's objective), the achieved ``bg_acceptance`` and the
+    ``score_threshold``.
     """
-    per_event = np.mean((np.asarray(reconstruction, np.float64) - np.asarray(x, np.float64)) ** 2, axis=1)
+    per_event = reconstruction_scores(x, reconstruction)
     normal = np.ones(per_event.shape, bool) if labels is None else np.asarray(labels) == 0
     mse = float(np.mean(per_event[normal])) if normal.any() else float("nan")
     out = {"recon_mse": mse, "loss": mse}
     if labels is not None:
-        anomalous = np.asarray(labels) != 0
+        labels = np.asarray(labels)
+        anomalous = labels != 0
         if anomalous.any() and not anomalous.all():
             from sklearn.metrics import roc_auc_score
 
             out["roc_auc"] = float(roc_auc_score(anomalous, per_event))
         else:
             out["roc_auc"] = float("nan")
+        if acceptance is not None and len(class_names) > 1 and normal.any():
+            effs = []
+            for k, name in enumerate(class_names[1:], start=1):
+                sig = per_event[labels == k]
+                if len(sig) == 0:
+                    continue
+                eff, achieved, threshold = efficiency_at_acceptance(per_event[normal], sig, acceptance)
+                out[f"eff_{name}"] = eff
+                effs.append(eff)
+            if effs:
+                out["signal_eff"] = float(np.mean(effs))
+                out["bg_acceptance"] = achieved
+                out["score_threshold"] = threshold
     return out
 
 
@@ -95,4 +139,5 @@ def evaluate_model(model: Any, spec: ModelSpec, dataset: Dataset, split: str = "
     out = np.asarray(model.predict(xq, batch_size=4096, verbose=0), dtype=np.float64)
     if spec.task == "classification":
         return classification_metrics(y, out)
-    return autoencoder_metrics(xq, out, y)
+    return autoencoder_metrics(xq, out, y, tuple(dataset.class_names),
+                               dataset.provenance.get("background_acceptance"))

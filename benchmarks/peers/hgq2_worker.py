@@ -86,7 +86,7 @@ def train(args) -> int:
     model = build_model(widths, data["x_train"].shape[1], n_classes, args.beta0)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=args.lr),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
-                  steps_per_execution=8)
+                  steps_per_execution=8, jit_compile=True)  # XLA: the same recipe at ~1/3 of the CPU
     schedule = PieceWiseSchedule([(0, args.beta0, "constant"), (args.constant_epochs, args.beta0, "log"),
                                   (args.epochs, args.beta1, "constant")])
     pareto = ParetoFront(ckpt, ["val_accuracy", "ebops"], [1, -1],

@@ -107,10 +107,21 @@ class RTLDesign:
     #: the pipelining the cuts follow (:func:`qnas.pipeline.pipeline_record`); {} for designs
     #: written outside qnas or before it was recorded
     pipeline: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    #: inputs no output depends on (a zero-bit format after tracing, e.g. a feature HGQ2 pruned):
+    #: their slot in the input word is unconnected, so test vectors carry 0 there
+    dead_inputs: tuple[int, ...] = ()
 
     @property
     def model_spec(self) -> ModelSpec:
         return ModelSpec.from_dict(self.spec)
+
+    def encode_inputs(self, x_q: np.ndarray) -> list[int]:
+        """Input words for rows of quantized inputs; unconnected (dead) slots carry 0."""
+        x_q = np.atleast_2d(np.asarray(x_q, dtype=np.float64))
+        if self.dead_inputs:
+            x_q = x_q.copy()
+            x_q[:, list(self.dead_inputs)] = 0.0
+        return self.input_format.encode(x_q)
 
     @property
     def files(self) -> list[Path]:
@@ -130,6 +141,7 @@ class RTLDesign:
         data["verilog_files"] = tuple(data["verilog_files"])
         data["notes"] = tuple(data.get("notes", ()))
         data["pipeline"] = dict(data.get("pipeline") or {})
+        data["dead_inputs"] = tuple(data.get("dead_inputs", ()))
         return cls(**data)
 
     def save(self) -> Path:
@@ -219,6 +231,7 @@ def generate_rtl(spec: ModelSpec, weights: ModelWeights, out_dir: str | Path, *,
         spec=spec.to_dict(),
         notes=tuple(notes),
         pipeline=pipeline_record(spec, clock_ns, n_stages=n_stages, latency_cycles=pipeline_cycles(n_stages)),
+        dead_inputs=_dead_inputs(pipe.inp_qint),
     )
     design.save()
     return design
@@ -258,6 +271,7 @@ def load_da4ml_project(out_dir: str | Path, *, prj_name: str, clock_ns: float,
         input_format=_uniform_format(pipe.inp_qint), output_format=_uniform_format(pipe.out_qint),
         da4ml_cost=float(pipe.cost), register_bits=int(pipe.reg_bits), generation_s=0.0,
         spec_fingerprint="", spec={}, notes=("pipelined da4ml RTL written outside qnas", *notes),
+        dead_inputs=_dead_inputs(pipe.inp_qint),
     )
     design.save()
     return design
@@ -277,6 +291,13 @@ def _clear_previous(out_path: Path) -> None:
                               "choose an empty out_dir")
     shutil.rmtree(src)
     (out_path / DESIGN_FILE).unlink()
+
+
+def _dead_inputs(qints) -> tuple[int, ...]:
+    """Indices of inputs the traced pipeline gives zero bits (nothing downstream reads them)."""
+    from da4ml.types import minimal_kif
+
+    return tuple(j for j, q in enumerate(qints) if sum(int(v) for v in minimal_kif(q)) <= 0)
 
 
 def _uniform_format(qints) -> PortFormat:

@@ -1,4 +1,4 @@
-"""``qnas data``: generate the jet dataset (``make-jets``) and describe a dataset (``info``).
+"""``qnas data``: generate the jet and anomaly datasets (``make-jets``, ``make-anomaly``) and describe a dataset (``info``).
 
 Only argparse here; Pythia, FastJet and pandas are imported when a command runs.
 """
@@ -17,7 +17,7 @@ _seed = int_at_least(0)
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("data", help="generate or inspect datasets (jets)",
+    parser = subparsers.add_parser("data", help="generate or inspect datasets (jets, anomaly)",
                                    description="Dataset tools: Pythia 8 jet generation and dataset summaries.")
     sub = parser.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
 
@@ -40,6 +40,27 @@ def register(subparsers) -> argparse.ArgumentParser:
     make.add_argument("--pt-max", type=float, default=1200.0, metavar="GEV", help="jet pT window high edge (1200)")
     make.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     make.set_defaults(func=make_jets_command)
+
+    anomaly = sub.add_parser(
+        "make-anomaly", help="generate L1 anomaly-detection events with Pythia 8 (extra: physics)",
+        description="Generate the SM background mixture (W, QCD, Z, ttbar with ADC2021's fractions) "
+                    "and four signals (A->4l, LQ->b tau, h->tau tau, H+->tau nu) through a simple "
+                    "L1 detector response, as 57 L1 integers per event (MET, 4 e/gamma, 4 muons, "
+                    "10 jets). Seeded and reproducible: the same command gives the same bytes "
+                    "whatever --workers is. Interrupted runs resume from <out>.chunks/. Writes "
+                    "<out>.npz and a sidecar <out without suffix>.json. See nas/datasets/anomaly/.")
+    anomaly.add_argument("--n-background", type=positive_int, required=True, metavar="N",
+                         help="SM events in total, split by the mixture fractions")
+    anomaly.add_argument("--n-signal", type=positive_int, required=True, metavar="N",
+                         help="events of each signal")
+    anomaly.add_argument("--seed", type=_seed, default=0, metavar="S", help="run seed (default 0)")
+    anomaly.add_argument("--out", required=True, metavar="PATH", help="output .npz")
+    anomaly.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, metavar="K",
+                         help="parallel processes (default: all cores); does not change the output")
+    anomaly.add_argument("--chunk-size", type=positive_int, default=2000, metavar="N",
+                         help="events per checkpointed chunk (default 2000); part of the run's identity")
+    anomaly.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    anomaly.set_defaults(func=make_anomaly_command)
 
     info = sub.add_parser("info", help="summarise a dataset: a registered name or a data file",
                           description="Load a dataset (by registered name, or a CSV/Parquet/NPZ/HDF5 "
@@ -68,6 +89,18 @@ def make_jets_command(args: argparse.Namespace) -> int:
                         chunk_size=args.chunk_size, cuts=cuts, progress=not args.no_progress,
                         command=command)
     print(f"wrote {sidecar['n_jets']} jets to {args.out} "
+          f"({sidecar['worker_seconds_all_chunks']:.0f} worker-seconds over all chunks)")
+    return 0
+
+
+def make_anomaly_command(args: argparse.Namespace) -> int:
+    from .anomaly.generate import make_anomaly
+    command = "qnas data make-anomaly " + " ".join(shlex.quote(a) for a in sys.argv[3:]) \
+        if sys.argv[1:3] == ["data", "make-anomaly"] else None
+    sidecar = make_anomaly(args.out, args.n_background, args.n_signal, seed=args.seed,
+                           workers=args.workers, chunk_size=args.chunk_size,
+                           progress=not args.no_progress, command=command)
+    print(f"wrote {sidecar['n_events']} events to {args.out} "
           f"({sidecar['worker_seconds_all_chunks']:.0f} worker-seconds over all chunks)")
     return 0
 

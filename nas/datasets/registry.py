@@ -25,6 +25,7 @@ DATASETS: dict[str, str] = {
     "digits-anomaly": "nas.datasets.builtin:load_digits_anomaly",
     "jets-openml": "nas.datasets.jets:load_openml_jets",
     "jets": "nas.datasets.jets:load_embedded_jets",
+    "anomaly-l1": "nas.datasets.anomaly:load_anomaly_l1",
     "file": "nas.datasets.files:load_file_dataset",
 }
 

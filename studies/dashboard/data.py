@@ -56,8 +56,11 @@ def resolve_target(where: str) -> Target:
     expects = ("`qnas report` expects a run directory written by `qnas run` (it holds study.db, results.csv "
                "and trials/), a study .db file or an Optuna storage URL")
     if path.is_dir():
-        if (path / "study.db").exists():
-            return Target(f"{_SQLITE}{(path / 'study.db').resolve()}", path.resolve())
+        from nas._storage import run_dir_storage
+
+        found = run_dir_storage(path)  # study.db (one process) or study.log (qnas run --workers N)
+        if found is not None:
+            return Target(found, path.resolve())
         if (path / "manifest.json").exists():
             raise NotARun(f"{path} is a firmware bundle (from `qnas export`), not a run; {expects}. "
                           f"Pass the run it came from, and this bundle's folder with --bundles {path.parent}")
@@ -77,6 +80,9 @@ def resolve_target(where: str) -> Target:
 def open_readonly(url: str):
     """An Optuna storage that cannot write: SQLite opened with ``mode=ro``; other URLs as given."""
     import optuna
+    if url.startswith("journal:"):  # qnas run --workers: the dashboards only read it
+        from nas.storage_url import open_storage_url
+        return open_storage_url(url)
     if not url.startswith(_SQLITE):
         return url  # server databases: the dashboards only ever read (no writes are issued)
     path = url[len(_SQLITE):].split("?", 1)[0]

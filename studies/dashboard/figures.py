@@ -23,7 +23,8 @@ COLORS = {"pareto": "#d62728", "dominated": "#6baed6", "infeasible": "#fdae6b", 
 SYMBOLS = {"pareto": "circle", "dominated": "circle", "infeasible": "circle-open", "rejected": "x-thin-open"}
 PEER_COLORS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#393b79")
 LABELS = {"accuracy": "validation accuracy", "roc_auc": "validation ROC AUC", "loss": "validation loss",
-          "recon_mse": "validation reconstruction MSE", "lut": "LUT (estimate)", "ff": "FF (estimate)",
+          "recon_mse": "validation reconstruction MSE",
+          "signal_eff": "validation mean signal efficiency at the fixed rate", "lut": "LUT (estimate)", "ff": "FF (estimate)",
           "dsp": "DSP (estimate)", "bram": "BRAM (estimate)", "latency_ns": "latency [ns] (estimate)",
           "latency_cycles": "latency [cycles] (estimate)", "ii_cycles": "II [cycles] (estimate)",
           "n_params": "parameters"}
@@ -77,10 +78,14 @@ def hover_text(run: RunData, row: Mapping[str, Any]) -> str:
         sparse = [f"{layer['layer']} {layer['sparsity']:.0%}" for layer in row["layers"] if "sparsity" in layer]
         if sparse:
             lines.append("sparsity " + ", ".join(sparse))
-    metrics = [f"val {k} {_fmt(row[f'val_{k}'])}" for k in ("accuracy", "roc_auc", "recon_mse")
-               if isinstance(row.get(f"val_{k}"), float)]
-    metrics += [f"test {k} {_fmt(row[f'test_{k}'])}" for k in ("accuracy", "roc_auc", "recon_mse")
-                if isinstance(row.get(f"test_{k}"), float)]
+    shown = ("accuracy", "roc_auc", "recon_mse", "signal_eff")
+    metrics = [f"val {k} {_fmt(row[f'val_{k}'])}" for k in shown if isinstance(row.get(f"val_{k}"), float)]
+    metrics += [f"test {k} {_fmt(row[f'test_{k}'])}" for k in shown if isinstance(row.get(f"test_{k}"), float)]
+    # anomaly studies: each signal's efficiency at the fixed background acceptance
+    per_signal = [f"{k[len('test_eff_'):]} {_fmt(v)}" for k, v in row.items()
+                  if k.startswith("test_eff_") and isinstance(v, float)]
+    if per_signal:
+        metrics.append("test efficiency at the rate: " + ", ".join(per_signal))
     if metrics:
         lines.append(" · ".join(metrics))
     if row.get("est_lut") is not None:

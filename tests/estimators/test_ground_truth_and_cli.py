@@ -75,3 +75,29 @@ def test_importing_estimators_loads_no_heavy_dependency():
             " if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_a_record_of_trained_weights_keeps_them_exactly(tmp_path):
+    """Trained designs (HGQ2 checkpoints) have no seed that draws their weights: the record holds them."""
+    import pytest
+
+    from qnas.weights import LayerWeights, ModelWeights
+
+    spec = mlp((8, 4, 2))
+    drawn = sample_weights(spec, 3)
+    trained = ModelWeights([LayerWeights(-lw.kernel, lw.bias) for lw in drawn])  # not what seed 3 draws
+    trained.check(spec)
+    truth = SynthesisResult(lut=10, ff=5, dsp=0, bram=0, latency_cycles=3, ii_cycles=1, clock_ns=5, latency_ns=15,
+                            part="xcvu13p-flga2577-2-e", producer="yosys 0.23 synth_xilinx")
+    path = tmp_path / "gt.jsonl"
+    path.write_text(GroundTruthRecord(spec, 3, truth, 2.0, trained_weights=trained).to_json() + "\n")
+    (record,) = read_records(path)
+    got = record.weights()
+    assert all(np.array_equal(a.kernel, b.kernel) and np.array_equal(a.bias, b.bias) for a, b in zip(got, trained))
+    assert not np.array_equal(got[0].kernel, drawn[0].kernel)
+    # weights that do not fit the spec are refused, naming the line
+    data = json.loads(path.read_text())
+    data["weights"][0]["kernel"][0][0] = 0.123456789
+    path.write_text(json.dumps(data) + "\n")
+    with pytest.raises(ValueError, match=r"gt.jsonl:1: not a ground-truth record"):
+        read_records(path)

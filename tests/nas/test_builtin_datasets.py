@@ -40,7 +40,7 @@ def test_bad_options_name_the_key():
 
 
 def test_registry_lists_every_dataset_and_resolves_lazily():
-    assert set(DATASETS) == {"digits", "digits-anomaly", "jets-openml", "jets", "file"}
+    assert set(DATASETS) == {"digits", "digits-anomaly", "jets-openml", "jets", "anomaly-l1", "file"}
     for name in DATASETS:
         assert callable(get_loader(name))
     with pytest.raises(ConfigError) as err:

@@ -309,6 +309,7 @@ def test_workers_flag_refuses_sqlite_with_the_fix(tmp_path):
     import yaml
     study.write_text(yaml.safe_dump(small_study()))
     result = subprocess.run([sys.executable, "-m", "qnas.cli", "run", str(study), "--workers", "2",
+                             "--storage", f"sqlite:///{tmp_path / 'run' / 'x.db'}",
                              "--out", str(tmp_path / "run")], env=_env(), capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 2

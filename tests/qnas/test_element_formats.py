@@ -128,3 +128,50 @@ def test_estimator_reads_element_formats_without_tensorflow():
     assert res["heavy"] == []
     assert res["producer"].endswith("trace")  # the trace tier: it saw the per-element formats
     assert 0 < res["b"] < res["a"]  # a pruned input feature costs nothing
+
+
+def _net_with_a_dead_input():
+    """The 3-4-2 net with input 0 wide (i=3, f=4) but read by nothing (its kernel row is zero)."""
+    spec, w = _net()
+    k1 = np.array(w[0].kernel, dtype=np.float64)
+    k1[0, :] = 0.0
+    k1[1:, 0] = np.where(k1[1:, 0] == 0, 0.25, k1[1:, 0])
+    fmts = ElementFormats((1, 1, 1), (3, 1, 2), (4, 2, 1))
+    from dataclasses import replace
+    spec = replace(spec, input_formats=fmts, input_quantizer=fmts.envelope(True))
+    weights = ModelWeights([LayerWeights(k1, w[0].bias), LayerWeights(w[1].kernel, w[1].bias)])
+    weights.check(spec)
+    return spec, weights
+
+
+def test_a_dead_input_is_recorded_and_its_slot_encodes_any_value(tmp_path):
+    """HGQ2 prunes whole features: their port slot is narrower than the spec's format, and any
+    test vector (say row 1,001 of the test set) must still encode, with 0 in the dead slot."""
+    pytest.importorskip("da4ml")
+    from hls_backend.rtl import generate_rtl
+
+    spec, w = _net_with_a_dead_input()
+    design = generate_rtl(spec, w, tmp_path / "rtl", clock_ns=5.0)
+    assert design.dead_inputs == (0,)
+    x = quantize_elements(np.array([[7.9375, 1.0, -2.5], [-8.0, -0.5, 3.5]]), spec.input_formats)
+    with pytest.raises(ValueError):
+        design.input_format.encode(x)  # the raw values do not fit the narrowed port
+    words = design.encode_inputs(x)
+    alive = x.copy()
+    alive[:, 0] = 0.0
+    assert words == design.input_format.encode(alive)
+    from hls_backend.rtl.design import RTLDesign
+    assert RTLDesign.from_dict(design.to_dict()).dead_inputs == (0,)  # design.json keeps it
+
+
+@pytest.mark.slow
+def test_a_dead_input_design_is_bit_exact_in_rtl_simulation(tmp_path):
+    pytest.importorskip("da4ml")
+    from hls_backend.rtl import generate_rtl
+    from hls_backend.verilator_sim import simulate_design
+
+    spec, w = _net_with_a_dead_input()
+    design = generate_rtl(spec, w, tmp_path / "rtl", clock_ns=5.0)
+    x = quantize_elements(np.random.default_rng(3).normal(0, 4, (300, 3)), spec.input_formats)
+    sim = simulate_design(design, x, reference=reference_forward(spec, w, x))
+    assert sim.bitexact_rate == 1.0
