@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--part", help=f"FPGA part (default {DEFAULT_PART})")
     e.add_argument("--clock-ns", type=float, help="target clock period in ns (default: the part's)")
     e.add_argument("--json", action="store_true", help="print the full ResourceEstimate as JSON")
+    from qnas.pipeline import add_pipeline_arguments
+
+    add_pipeline_arguments(e)
     e.set_defaults(func=_estimate)
 
 
@@ -82,6 +85,13 @@ def _estimate(args: argparse.Namespace) -> int:
             weights = load_weights_file(weights_path, spec)
         except ValueError as exc:
             raise ConfigError("--weights", str(exc)) from None
+    from dataclasses import replace
+
+    from qnas.pipeline import pipeline_from_args
+
+    choice = pipeline_from_args(args)
+    if choice is not None:  # what `qnas export --adders-per-stage` would build
+        spec = replace(spec, pipeline=choice)
     result = estimate(spec, weights=weights, part=args.part, clock_ns=args.clock_ns)
     if args.json:
         print(result.to_json())
@@ -89,6 +99,10 @@ def _estimate(args: argparse.Namespace) -> int:
     print(f"{spec.architecture} on {result.part} @ {result.clock_ns:g} ns  [{result.producer}, {result.tool_version}]")
     print(f"  LUT {result.lut:,.0f}  FF {result.ff:,.0f}  DSP {result.dsp:,.0f}  BRAM18 {result.bram:,.0f}")
     print(f"  latency {result.latency_cycles} cycles = {result.latency_ns:g} ns, II {result.ii_cycles}")
+    pipe = result.extra.get("pipeline")
+    if pipe:
+        print(f"  pipeline cut every {pipe['latency_cutoff']:g} adder levels ("
+              + (f"{pipe['rule']}: {pipe[pipe['rule']]:g}" if pipe["stated"] else "the default rule") + ")")
     for layer in result.per_layer:
         print(f"    {layer.name:12s} LUT {layer.lut:9,.0f}  FF {layer.ff:8,.0f}  DSP {layer.dsp:5,.0f}")
     if result.in_calibrated_range is False:

@@ -16,7 +16,9 @@ Two tiers, chosen per call:
   have; a fitted linear map turns da4ml's cost and register bits into Yosys LUT/FF.
 
 Cycle rule: :mod:`qnas.pipeline`, the rule ``hls_backend.rtl.generate_rtl`` cuts the real
-trace with (``cycles = ceil(L / cutoff) + 1`` for a network of total adder depth ``L``).
+trace with (``cycles = ceil(L / cutoff) + 1`` for a network of total adder depth ``L``), the
+cutoff from the spec's stated ``pipeline`` (or the default rule) at the target clock. The
+pipeline FF (registers at the cuts) follow the same cutoff.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import numpy as np
 
 from qnas.errors import ConfigError
 from qnas.parts import DEFAULT_PART, get_part
-from qnas.pipeline import DEFAULT_ADDERS_PER_NS, cycles_for_depth, latency_cutoff_for
+from qnas.pipeline import cutoff_for, cycles_for_depth, pipeline_record
 from qnas.results import LayerResources, ResourceEstimate, ResourceReport
 from qnas.spec import ModelSpec
 from qnas.weights import ModelWeights, to_integers
@@ -76,12 +78,12 @@ class DistributedArithmeticEstimator:
     Parameters are stored as given; ``fit`` sets ``coef_`` (and ``range_``, the span of
     the calibration designs). ``trace``: ``"auto"`` uses the trace tier when weights are
     given and da4ml is importable, ``"never"`` always the analytic tier, ``"always"``
-    requires it.
+    requires it. Where the pipeline is cut is the spec's (``spec.pipeline``, :mod:`qnas.pipeline`),
+    never the estimator's: the RTL generator reads the same field.
     """
 
     prior: WeightPrior = field(default_factory=WeightPrior)
     trace: str = "auto"
-    adders_per_ns: float = DEFAULT_ADDERS_PER_NS
     hard_dc: int = 2
     tool: str = "yosys"
 
@@ -98,7 +100,7 @@ class DistributedArithmeticEstimator:
         check_spec(spec)
         fpga = get_part(part or DEFAULT_PART)
         clock = float(clock_ns) if clock_ns is not None else fpga.default_clock_ns
-        cutoff = latency_cutoff_for(clock, self.adders_per_ns)
+        cutoff = cutoff_for(spec, clock)
         coef = self._coef()
         priors = layer_priors(spec, self.prior)
         stats = live_stats(spec, weights, priors)
@@ -140,7 +142,8 @@ class DistributedArithmeticEstimator:
             tool_version=self._calibration_label(), per_layer=per_layer, in_calibrated_range=in_range,
             notes=tuple(notes),
             extra={"n_stages": int(n_stages), "latency_cutoff": cutoff, "adder_depth": depth,
-                   "tier": tier, "calibrated_for": getattr(self, "calibrated_for_", None)},
+                   "tier": tier, "calibrated_for": getattr(self, "calibrated_for_", None),
+                   "pipeline": pipeline_record(spec, clock, n_stages=int(n_stages), latency_cycles=int(cycles))},
         )
 
     def fit(self, specs: Sequence[ModelSpec], truths: Sequence[ResourceReport],
@@ -161,20 +164,19 @@ class DistributedArithmeticEstimator:
         cycles = np.array([t.latency_cycles for t in truths])
         best = (-1, coef["depth_offset"])
         for offset in np.arange(-1.0, 2.01, 0.0625):
-            hits = sum(cycles_for_depth(self._analytic_depth(st, offset)[0],
-                                        latency_cutoff_for(c, self.adders_per_ns))[1] == y
-                       for st, c, y in zip(full, clock, cycles))
+            hits = sum(cycles_for_depth(self._analytic_depth(st, offset)[0], cutoff_for(s, c))[1] == y
+                       for s, st, c, y in zip(specs, full, clock, cycles))
             if hits > best[0]:
                 best = (hits, float(offset))
         coef["depth_offset"] = best[1]
         lut_x = np.array([self._lut_features(st).sum(axis=0) for st in stats])
         coef["lut"] = fit_relative_nnls(lut_x, [t.lut for t in truths]).tolist()
         ff_x = []
-        for st, st_full, c in zip(stats, full, clock):
+        for s, st, st_full, c in zip(specs, stats, full, clock):
             depth, profile = self._analytic_depth(st_full, coef["depth_offset"])
-            ff_x.append(self._ff_features(st, profile, depth, latency_cutoff_for(c, self.adders_per_ns)))
+            ff_x.append(self._ff_features(st, profile, depth, cutoff_for(s, c)))
         coef["ff"] = fit_relative_nnls(np.array(ff_x), [t.ff for t in truths]).tolist()
-        rows = [(self._trace(s, w, latency_cutoff_for(t.clock_ns, self.adders_per_ns)), t)
+        rows = [(self._trace(s, w, cutoff_for(s, t.clock_ns)), t)
                 for s, w, t in zip(specs, weights, truths) if w is not None and self.trace != "never"]
         rows = [(f, t) for f, t in rows if f is not None]
         if rows:
@@ -196,7 +198,7 @@ class DistributedArithmeticEstimator:
         return {"estimator": "distributed_arithmetic", "coef": self.coef_, "range": self.range_,
                 "surrogate": None if surrogate is None else {k: surrogate[k] for k in ("da4ml", "n_layers")},
                 "n_fit": self.n_fit_, "calibrated_for": self.calibrated_for_,
-                "params": {"adders_per_ns": self.adders_per_ns, "hard_dc": self.hard_dc,
+                "params": {"hard_dc": self.hard_dc,
                            "prior": {"sparsity": self.prior.sparsity, "scale": self.prior.scale}},
                 "features": {"lut": LUT_FEATURES, "ff": FF_FEATURES, "trace_lut": TRACE_LUT_FEATURES,
                              "trace_ff": TRACE_FF_FEATURES}}
@@ -205,8 +207,8 @@ class DistributedArithmeticEstimator:
     def from_coefficients(cls, data: Mapping[str, Any], **params: Any) -> "DistributedArithmeticEstimator":
         p = data.get("params", {})
         prior = p.get("prior", {})
-        est = cls(prior=WeightPrior(**prior) if prior else WeightPrior(),
-                  adders_per_ns=p.get("adders_per_ns", 1.0), hard_dc=p.get("hard_dc", 2), **params)
+        # older files also hold "adders_per_ns": the pipelining is the spec's now (qnas.pipeline)
+        est = cls(prior=WeightPrior(**prior) if prior else WeightPrior(), hard_dc=p.get("hard_dc", 2), **params)
         coef = dict(data["coef"])
         missing = set(DEFAULT_COEF) - set(coef)
         if missing:

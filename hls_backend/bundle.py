@@ -34,7 +34,8 @@ from typing import Any, Callable
 import numpy as np
 
 from qnas.artifacts import TrialArtifacts
-from qnas.errors import CandidateFailed, FatalError, QnasError, UnsupportedSpec, error_excerpt
+from qnas.errors import CandidateFailed, ConfigError, FatalError, QnasError, UnsupportedSpec, error_excerpt
+from qnas.pipeline import Pipelining, check_record, pipeline_record, pipelining_of
 from qnas.results import ResourceReport, compare
 from qnas.spec import ModelSpec
 from qnas.weights import ModelWeights
@@ -67,6 +68,51 @@ def open_flow_spec(spec: ModelSpec) -> ModelSpec:
     return spec.with_strategy("distributed_arithmetic")
 
 
+def _pipeline_label(spec: ModelSpec, clock_ns: float) -> str:
+    record = pipeline_record(spec, clock_ns)
+    how = pipelining_of(spec).label + ("" if record["stated"] else ", the default rule")
+    return f"cut every {record['latency_cutoff']:g} adder levels ({how}) at {clock_ns:g} ns"
+
+
+def pipeline_problems(bundle: Path, manifest: dict[str, Any], design: Any | None) -> list[str]:
+    """Where the bundle disagrees with the pipelining its manifest records (empty: consistent).
+
+    The manifest's ``pipeline`` entry is the stated choice; the RTL (``rtl/design.json``)
+    must have been cut with the cutoff it gives at the manifest's clock, into the cycles it
+    records, and ``model/spec.json`` must state the same choice. Bundles written before the
+    entry existed have nothing to check.
+    """
+    record = manifest.get("pipeline")
+    if record is None:
+        return []
+    try:
+        choice = check_record(record, "manifest.pipeline")
+        clock = float(manifest["clock_ns"])
+        cutoff = choice.cutoff(clock)
+    except (ConfigError, KeyError, TypeError, ValueError) as exc:
+        return [f"manifest pipeline entry is damaged: {exc}"]
+    problems = []
+    if record.get("latency_cutoff") != cutoff:
+        problems.append(f"manifest pipeline: {choice.label} at {clock:g} ns is a cutoff of {cutoff:g}, "
+                        f"but it records {record.get('latency_cutoff')!r}")
+    spec_file = bundle / "model" / "spec.json"
+    if spec_file.exists():
+        try:
+            spec_choice = pipelining_of(ModelSpec.from_json(spec_file.read_text()))
+        except (ValueError, KeyError, TypeError) as exc:
+            return problems + [f"model/spec.json is not a readable spec ({exc})"]
+        if spec_choice != choice:
+            problems.append(f"model/spec.json states {spec_choice.label}, the manifest {choice.label}")
+    if design is not None:
+        if design.latency_cutoff != cutoff:
+            problems.append(f"rtl/ was cut every {design.latency_cutoff:g} adder levels, the manifest's "
+                            f"pipeline ({choice.label} at {clock:g} ns) every {cutoff:g}")
+        if "latency_cycles" in record and design.latency_cycles != record["latency_cycles"]:
+            problems.append(f"rtl/ has {design.latency_cycles} cycles, the manifest's pipeline records "
+                            f"{record['latency_cycles']}")
+    return problems
+
+
 def bundle_name(trial: int) -> str:
     return f"trial_{trial:05d}"
 
@@ -89,7 +135,7 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
                  backend: str = "Vitis", n_vectors: int = 1000, csim: bool = True, rtl: bool = True,
                  provenance: dict[str, Any] | None = None, name: str | None = None,
                  jobs: int | None = None, build_options: dict[str, Any] | None = None, force: bool = False,
-                 echo: Echo = print) -> ExportResult:
+                 pipeline: Pipelining | None = None, echo: Echo = print) -> ExportResult:
     """Build the bundle of one trained trial (see module docstring for what it holds).
 
     An existing bundle (or anything else) at the destination is never replaced unless
@@ -98,7 +144,12 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
     after its folder). ``jobs`` caps parallel work (default: the cores, at most 4): with
     more than one, the C-simulation library compiles beside the RTL steps.
     ``build_options`` overrides how the C simulation and the testbench are compiled
-    (``csim_opt_level``, ``testbench_opt_flags``), for benchmarks/export_speed.py.
+    (``csim_opt_level``, ``csim_jobs``: translation units compiled side by side, ``csim_cache``:
+    reuse a library built from the same sources, ``testbench_opt_flags``), for
+    benchmarks/export_speed.py.
+    ``pipeline`` states how the open flow pipelines the RTL (``qnas export --adders-per-stage``),
+    replacing the spec's own choice: the bundle's ``model/spec.json``, both estimates and the
+    RTL then carry it, and ``manifest.json`` records it under ``pipeline``.
     """
     from .testbench import default_jobs
 
@@ -123,6 +174,11 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
             if path.exists():
                 shutil.copy2(path, model_dir / path.name)
         spec = ModelSpec.from_json(artifacts.spec.read_text())
+        if pipeline is not None and pipeline != spec.pipeline:
+            from dataclasses import replace
+
+            spec = replace(spec, pipeline=pipeline)
+            (model_dir / artifacts.spec.name).write_text(spec.to_json())
         weights = ModelWeights.load(artifacts.weights)
         with np.load(artifacts.test_vectors) as vec:
             x, y_qkeras = vec["x"][:n_vectors], vec["y_qkeras"][:n_vectors]
@@ -165,8 +221,12 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
                 write_json_atomic(reports / "csim.json", result.csim)
             if hls_model is not None:
                 # g++ on the C simulation and the RTL steps are independent subprocesses: side by side
-                compile_csim = lambda: _timed(lambda: build_csim(hls_model, build.get("csim_opt_level")),  # noqa: E731
-                                              "csim_build_s", result.seconds)
+                csim_info: dict[str, Any] = {}
+                compile_csim = lambda: _timed(  # noqa: E731
+                    lambda: csim_info.update(build_csim(hls_model, build.get("csim_opt_level"),
+                                                        jobs=build.get("csim_jobs", jobs),
+                                                        cache=build.get("csim_cache", True))),
+                    "csim_build_s", result.seconds)
                 if jobs > 1:
                     csim_build = ThreadPoolExecutor(1, thread_name_prefix="qnas-csim").submit(compile_csim)
                 else:
@@ -175,6 +235,7 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
         if rtl:
             step = "rtl"
             echo(f"  trial {trial}: RTL generation (da4ml) + Verilator simulation")
+            echo(f"  trial {trial}: pipeline {_pipeline_label(open_spec, clock_ns)}")
             try:
                 result.rtl_sim = _run_rtl(open_spec, weights, work, x, y_qkeras, clock_ns, result.seconds,
                                           jobs=jobs, opt_flags=build.get("testbench_opt_flags"))
@@ -189,7 +250,7 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
             start = time.perf_counter()
             report = run_csim(hls_model, x, y_qkeras)
             result.seconds["csim_run_s"] = time.perf_counter() - start
-            result.csim = {**report.to_dict(), "backend": backend,
+            result.csim = {**report.to_dict(), "backend": backend, "build": csim_info,
                            "seconds": result.seconds["csim_build_s"] + result.seconds["csim_run_s"]}
             write_json_atomic(reports / "csim.json", result.csim)
 
@@ -209,6 +270,9 @@ def export_trial(artifacts: TrialArtifacts, out_dir: str | Path, trial: int, *, 
             "clock_ns": clock_ns,
             "backend": backend,
             "n_vectors": int(len(x)),
+            # how the open flow pipelined the RTL: qnas verify and qnas synth check the design against it
+            "pipeline": pipeline_record(open_spec, clock_ns, **({} if result.rtl_sim is None else {
+                "latency_cycles": result.rtl_sim["design_latency_cycles"], "n_stages": result.rtl_sim["n_stages"]})),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "tool_versions": tool_versions(),
             "provenance": provenance or {},
@@ -316,6 +380,8 @@ def _run_rtl(spec: ModelSpec, weights: ModelWeights, work: Path, x: np.ndarray, 
     n_values = tb_result.checked * spec.n_outputs
     return {
         "design_latency_cycles": design.latency_cycles,
+        "n_stages": design.n_stages,
+        "latency_cutoff": design.latency_cutoff,
         "vectors_checked": tb_result.checked,
         "vectors_mismatched": tb_result.errors,
         "row_exact_rate": (tb_result.checked - tb_result.errors) / tb_result.checked if tb_result.checked else 0.0,
@@ -363,6 +429,13 @@ def synthesize_bundle(bundle: str | Path, flow: str = "open", *, ecp5: bool = Tr
             from .yosys_synth import synth_xilinx
 
             design = RTLDesign.load(bundle / "rtl")
+            problems = pipeline_problems(bundle, manifest, design)
+            if problems:
+                raise FatalError(f"{bundle}: the RTL does not follow the pipelining its manifest records: "
+                                 f"{'; '.join(problems)}. Re-export it with `qnas export`")
+            if manifest.get("pipeline"):
+                echo(f"  {bundle.name}: RTL pipelined with {pipelining_of(check_record(manifest['pipeline'])).label}: "
+                     f"{design.latency_cycles} cycles at {clock_ns:g} ns")
             yosys = find_yosys()
             tools["open_xilinx"] = {"tool": "yosys", "path": yosys.argv[0], "version": yosys.version,
                                     "source": yosys.source}
@@ -483,8 +556,10 @@ def verify_bundle(bundle: str | Path, *, testbench: bool = True) -> VerifyResult
     manifest = read_manifest(bundle)
     problems = check_files(bundle, manifest)
     tb_info = None
-    if testbench and not problems and (bundle / "tb" / TB_FILE).exists():
-        design = RTLDesign.load(bundle / "rtl")
+    design = RTLDesign.load(bundle / "rtl") if not problems and (bundle / "rtl" / "design.json").exists() else None
+    if not problems:
+        problems += pipeline_problems(bundle, manifest, design)
+    if testbench and not problems and design is not None and (bundle / "tb" / TB_FILE).exists():
         result = run_testbench(bundle / "tb" / TB_FILE, bundle / "vectors", design.files)
         tb_info = {"checked": result.checked, "errors": result.errors, "seconds": result.seconds,
                    "simulator": result.simulator}

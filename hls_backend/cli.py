@@ -9,6 +9,7 @@ from typing import Any
 
 from qnas.cli import positive_int
 from qnas.errors import FatalError
+from qnas.pipeline import add_pipeline_arguments, pipeline_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vectors", type=int, default=1000, help="test vectors per bundle (default 1000)")
     p.add_argument("--no-csim", action="store_true", help="skip the hls4ml C simulation")
     p.add_argument("--no-rtl", action="store_true", help="skip RTL generation and simulation")
+    add_pipeline_arguments(p)
     p.add_argument("--force", action="store_true",
                    help="replace an existing bundle of the same trial in --out (default: refuse)")
     p.add_argument("--workers", type=positive_int, default=1, metavar="N",
@@ -76,7 +78,7 @@ def _export_imported(args: argparse.Namespace, artifacts) -> int:
     res = export_trial(artifacts, args.out, 0, part=part, clock_ns=float(clock_ns), backend=args.backend,
                        n_vectors=args.vectors, csim=not args.no_csim, rtl=not args.no_rtl, name=name,
                        provenance={"imported": str(artifacts.root.resolve()), "source": record.get("source")},
-                       force=args.force)
+                       force=args.force, pipeline=pipeline_from_args(args))
     return _report_export(name, res)
 
 
@@ -107,7 +109,7 @@ def _export(args: argparse.Namespace) -> int:
     jobs = [(TrialArtifacts(found.artifacts_dir(number)), number) for number in numbers]
     options = {"out_dir": args.out, "part": part, "clock_ns": clock_ns, "backend": args.backend,
                "n_vectors": args.vectors, "csim": not args.no_csim, "rtl": not args.no_rtl, "force": args.force,
-               "study": found.name, "storage": parse_storage_url(found.url).without_password}
+               "pipeline": pipeline_from_args(args), "study": found.name, "storage": parse_storage_url(found.url).without_password}
     for (_, number), res, error in run_tasks(_export_one, jobs, args.workers, options):
         if error is not None:
             raise error
@@ -139,7 +141,8 @@ def _report_export(label: str, res) -> int:
         parts.append(f"C-sim bit-exact {res.csim['bitexact_rate']:.2%}, argmax {res.csim['argmax_agreement']:.2%}")
     if res.rtl_sim:
         parts.append(f"RTL exact {res.rtl_sim['row_exact_rate']:.2%} of {res.rtl_sim['vectors_checked']} vectors, "
-                     f"{res.rtl_sim['design_latency_cycles']} cycles")
+                     f"{res.rtl_sim['design_latency_cycles']} cycles (cut every "
+                     f"{res.rtl_sim['latency_cutoff']:g} adder levels)")
     seconds = ", ".join(f"{k[:-2]} {v:.0f} s" for k, v in res.seconds.items())
     print("  " + "; ".join(parts) + (f" ({seconds})" if seconds else ""))
     return 0

@@ -117,10 +117,10 @@ class _Attrs:
 
 
 def network_key(spec: ModelSpec) -> str:
-    """Fingerprint of what training sees: the spec without reuse factors and strategy, plus
-    the training recipe."""
+    """Fingerprint of what training sees: the spec without reuse factors, strategy and
+    pipelining (how the RTL is cut), plus the training recipe."""
     layers = tuple(replace(layer, reuse_factor=1) for layer in spec.layers)
-    key = replace(spec, layers=layers, strategy="latency").fingerprint()
+    key = replace(spec, layers=layers, strategy="latency", pipeline=None).fingerprint()
     recipe = training_recipe(spec)
     return f"{key}+{hashlib.sha256(recipe.encode()).hexdigest()[:8]}" if recipe else key
 
@@ -196,9 +196,21 @@ class TrialRunner:
         Workers on a shared study draw inside the claim lock (:mod:`nas._claim`), so each sees
         the candidates the others are training by ``network_key`` before it trains one.
         """
-        spec = self.config.search_space.sample(trial, self.n_inputs, self.n_outputs)
+        spec = self._pipelined(self.config.search_space.sample(trial, self.n_inputs, self.n_outputs))
         self._record_spec(trial, spec)
         return spec
+
+    def _pipelined(self, spec: ModelSpec) -> ModelSpec:
+        """``spec`` with the study's stated pipelining (``pipeline:`` in the YAML), if it states one."""
+        choice = getattr(self.config, "pipeline", None)
+        return spec if choice is None or spec.pipeline == choice else replace(spec, pipeline=choice)
+
+    def _pipelined_trained(self, trained: Any) -> Any:
+        """A trainer's result whose (learned) spec carries the study's pipelining too."""
+        if trained is None or getattr(trained, "spec", None) is None:
+            return trained
+        spec = self._pipelined(trained.spec)
+        return trained if spec is trained.spec else replace(trained, spec=spec)
 
     @staticmethod
     def _record_spec(trial, spec: ModelSpec) -> None:
@@ -230,7 +242,7 @@ class TrialRunner:
             trial.set_user_attr("weights_from", prior.number)
             trained = None
         else:
-            trained = self.trainer.train(spec, self.dataset)
+            trained = self._pipelined_trained(self.trainer.train(spec, self.dataset))
             if trained.spec != spec:  # the trainer learned the precision: its spec is the design
                 spec = trained.spec
                 self._record_spec(trial, spec)
@@ -240,7 +252,7 @@ class TrialRunner:
                                  int(trained.epochs_run), float(trained.train_seconds))
         post = estimate_for_budget(spec, budget, weights)
         if trained is not None and self._near_front(trial, spec, net, post):
-            trained = self.trainer.promote(trained, self.dataset)
+            trained = self._pipelined_trained(self.trainer.promote(trained, self.dataset))
             weights = trained.weights
             net = TrainedNetwork(trial.number, net.artifacts, _scalars(trained.val_metrics),
                                  _scalars(trained.metrics), int(trained.epochs_run),
@@ -262,6 +274,7 @@ class TrialRunner:
     def _checkpoint_trial(self, parent: int, n: int, parent_artifacts: TrialArtifacts, trained) -> CheckpointTrial:
         """Estimate, cost and save one further design of trial ``parent``'s training."""
         rec = _Attrs()
+        trained = self._pipelined_trained(trained)
         spec = trained.spec
         self._record_spec(rec, spec)
         post = estimate_for_budget(spec, self.config.budget, trained.weights)

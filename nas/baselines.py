@@ -81,8 +81,14 @@ def enqueue_warm_starts(study, warm_start, lock: Callable[[], ContextManager],
     return len(warm_start)
 
 
-def evaluate_baselines(references, dataset, budget, objectives) -> list[dict[str, Any]]:
-    """Each reference scored on ``dataset`` (validation and test splits) and estimated under ``budget``."""
+def evaluate_baselines(references, dataset, budget, objectives, pipeline=None) -> list[dict[str, Any]]:
+    """Each reference scored on ``dataset`` (validation and test splits) and estimated under ``budget``.
+
+    ``pipeline`` (the study's stated :class:`qnas.pipeline.Pipelining`, if any) replaces the
+    reference's own, so it is costed as the study's designs are pipelined.
+    """
+    from dataclasses import replace
+
     import numpy as np
 
     from estimators import estimate
@@ -94,7 +100,7 @@ def evaluate_baselines(references, dataset, budget, objectives) -> list[dict[str
     out = []
     for i, ref in enumerate(references):
         where = f"baselines[{i}]"
-        spec = ref.spec
+        spec = ref.spec if pipeline is None else replace(ref.spec, pipeline=pipeline)
         if spec.n_inputs != dataset.n_features:
             raise ConfigError(where, f"{ref.path} takes {spec.n_inputs} inputs; dataset {dataset.name!r} has "
                                      f"{dataset.n_features} features")

@@ -12,6 +12,7 @@ path named, not after an hour of training. Example (``studies/default.yaml``)::
     training: {epochs: 30, batch_size: 256, patience: 5}   # + promote_epochs, promote_margin
     objectives: [accuracy, lut, latency_ns]     # or {metric: lut, direction: minimize}
     budget: {part: xcvu13p, clock_ns: 5, max_lut: 0.02, max_latency_ns: 100}
+    pipeline: {adders_per_stage: 8}  # open-flow RTL cuts (or {adders_per_ns: 1.0}); default: qnas.pipeline
     sampler: {name: tpe, n_startup_trials: 10}
     storage: null                    # default sqlite:///<out>/study.db (journal <out>/study.log with workers > 1)
     workers: 1                       # local worker processes for `qnas run` (--workers overrides)
@@ -38,6 +39,7 @@ from nas.baselines import parse_reference_paths
 from nas.datasets.registry import check_dataset_name
 from qnas.errors import ConfigError
 from qnas.parts import DEFAULT_PART
+from qnas.pipeline import parse_pipelining
 from qnas.references import parse_references
 from qnas.validation import (Field, InstanceOf, Interval, OneOf, check_keys, check_mapping, check_value,
                              describe, join_key, validate_section)
@@ -102,6 +104,8 @@ class StudyConfig:
     baselines: tuple = ()       # nas.baselines.Reference: reference points on the front
     warm_start: tuple = ()      # (Reference, Optuna params): enqueued as the first trials
     references: tuple = ()
+    #: qnas.pipeline.Pipelining stated on every design of the study (None: the default rule)
+    pipeline: Any = None
     source: Path | None = None
     #: the search_space section as written (canonical JSON): what workers compare to join a study
     search_space_text: str = field(default="", compare=False, repr=False)
@@ -222,6 +226,8 @@ _STUDY_FIELDS = {
     "search_space": Field((), required=True, parse=build_search_space),
     "objectives": Field((), required=True, parse=_parse_objectives),
     "budget": Field((), Budget.create(), parse=_parse_budget),
+    # how the open flow pipelines every design (estimate and RTL alike); stated on each spec
+    "pipeline": Field((), None, parse=lambda value, path: None if value is None else parse_pipelining(value, path)),
     "training": Field((), None, parse=_parse_training),
     "sampler": Field((), SamplerConfig(), parse=_parse_sampler),
     "n_trials": Field((Interval(int, 1, 1_000_000),), 30),

@@ -106,7 +106,8 @@ def _identity(config: StudyConfig, seed: int) -> dict:
                 "budget": {"part": b.part.name, "clock_ns": b.clock_ns, "max_lut": b.max_lut, "max_ff": b.max_ff,
                            "max_dsp": b.max_dsp, "max_bram": b.max_bram, "max_latency_ns": b.max_latency_ns,
                            "max_ii": b.max_ii},
-                "training": dict(config.training)}
+                "training": dict(config.training),
+                "pipeline": None if config.pipeline is None else config.pipeline.to_dict()}
     return json.loads(json.dumps(identity, default=str))  # as the storage gives it back
 
 
@@ -245,7 +246,7 @@ def _baselines(config: StudyConfig, dataset, study, run_dir: Path, echo: Callabl
 
     from .baselines import evaluate_baselines
 
-    refs = evaluate_baselines(config.baselines, dataset, config.budget, config.objectives)
+    refs = evaluate_baselines(config.baselines, dataset, config.budget, config.objectives, config.pipeline)
     study.set_user_attr("baselines", refs)
     write_json_atomic(run_dir / "baselines.json", refs)
     echo(f"qnas run: {len(refs)} reference model(s) scored on {dataset.name}: "

@@ -33,6 +33,8 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Mapping
 
+from .pipeline import Pipelining, parse_pipelining
+
 QuantizerKind = Literal["fixed", "ternary", "binary"]
 Strategy = Literal["latency", "resource", "distributed_arithmetic"]
 Task = Literal["classification", "autoencoder"]
@@ -339,8 +341,14 @@ class ModelSpec:
     metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
     #: per-feature input formats (learned precision); ``input_quantizer`` is then their envelope
     input_formats: ElementFormats | None = None
+    #: how the open flow pipelines the unrolled network (:mod:`qnas.pipeline`); None states
+    #: nothing and the default rule applies. Written to JSON only when stated, so specs that
+    #: state none keep their fingerprints; a stated choice changes the fingerprint (the RTL).
+    pipeline: Pipelining | None = None
 
     def __post_init__(self) -> None:
+        if self.pipeline is not None and not isinstance(self.pipeline, Pipelining):
+            raise SpecError(f"pipeline must be a qnas.pipeline.Pipelining or None; got {type(self.pipeline).__name__}")
         if not isinstance(self.n_inputs, int) or self.n_inputs < 1:
             raise SpecError(f"n_inputs must be a positive int; got {self.n_inputs!r}")
         if self.input_formats is not None and len(self.input_formats) != self.n_inputs:
@@ -430,6 +438,7 @@ class ModelSpec:
             "family": self.family,
             "metadata": dict(self.metadata),
             **({} if self.input_formats is None else {"input_formats": self.input_formats.to_dict()}),
+            **({} if self.pipeline is None else {"pipeline": self.pipeline.to_dict()}),
         }
 
     @classmethod
@@ -448,6 +457,7 @@ class ModelSpec:
             metadata=dict(data.get("metadata", {})),
             input_formats=(None if data.get("input_formats") is None
                            else ElementFormats.from_dict(data["input_formats"])),
+            pipeline=None if data.get("pipeline") is None else parse_pipelining(data["pipeline"], "spec.pipeline"),
         )
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 
 from qnas.errors import UnsupportedSpec
 from qnas.parts import DEFAULT_CLOCK_NS
-from qnas.pipeline import DEFAULT_ADDERS_PER_NS, latency_cutoff_for, pipeline_cycles
+from qnas.pipeline import cutoff_for, pipeline_cycles, pipeline_record, pipelining_of
 from qnas.spec import ModelSpec
 from qnas.tracer import check_supported, trace_pipeline, zero_fraction
 from qnas.weights import ModelWeights
@@ -104,6 +104,9 @@ class RTLDesign:
     spec_fingerprint: str
     spec: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
     notes: tuple[str, ...] = ()
+    #: the pipelining the cuts follow (:func:`qnas.pipeline.pipeline_record`); {} for designs
+    #: written outside qnas or before it was recorded
+    pipeline: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
     #: inputs no output depends on (a zero-bit format after tracing, e.g. a feature HGQ2 pruned):
     #: their slot in the input word is unconnected, so test vectors carry 0 there
     dead_inputs: tuple[int, ...] = ()
@@ -137,6 +140,7 @@ class RTLDesign:
         data["output_format"] = PortFormat(**data["output_format"])
         data["verilog_files"] = tuple(data["verilog_files"])
         data["notes"] = tuple(data.get("notes", ()))
+        data["pipeline"] = dict(data.get("pipeline") or {})
         data["dead_inputs"] = tuple(data.get("dead_inputs", ()))
         return cls(**data)
 
@@ -167,13 +171,14 @@ class RTLDesign:
 
 
 def generate_rtl(spec: ModelSpec, weights: ModelWeights, out_dir: str | Path, *,
-                 clock_ns: float = DEFAULT_CLOCK_NS, latency_cutoff: float | None = None, adders_per_ns: float = DEFAULT_ADDERS_PER_NS,
-                 name: str = "qnas_mlp", hard_dc: int = 2) -> RTLDesign:
+                 clock_ns: float = DEFAULT_CLOCK_NS, name: str = "qnas_mlp", hard_dc: int = 2) -> RTLDesign:
     """Trace the network and write pipelined Verilog to ``out_dir``.
 
     The design is fully unrolled with initiation interval 1 (every ``reuse_factor`` must be
-    1, else :class:`UnsupportedSpec`). The pipeline is cut every ``latency_cutoff`` adder
-    levels (default from ``clock_ns`` by :func:`qnas.pipeline.latency_cutoff_for`).
+    1, else :class:`UnsupportedSpec`). The pipeline is cut where the spec's stated
+    ``pipeline`` puts it at ``clock_ns`` (:func:`qnas.pipeline.cutoff_for`, the rule the
+    estimator predicts cycles with; a spec stating none gets the default rule). To pipeline
+    differently, state it on the spec: ``replace(spec, pipeline=Pipelining(adders_per_stage=8))``.
     ``hard_dc`` is da4ml's adder-depth constraint for its CMVM solver (-1 = no constraint;
     2 = its default trade-off of depth for area).
     """
@@ -183,9 +188,7 @@ def generate_rtl(spec: ModelSpec, weights: ModelWeights, out_dir: str | Path, *,
         raise ValueError(f"name must be a Verilog identifier; got {name!r}")
     check_supported(spec, weights)
     codegen = require("da4ml.codegen", "hls")
-    cutoff = float(latency_cutoff) if latency_cutoff is not None else latency_cutoff_for(clock_ns, adders_per_ns)
-    if cutoff < 1:
-        raise ValueError(f"latency_cutoff must be >= 1 adder level; got {cutoff}")
+    cutoff = cutoff_for(spec, clock_ns)
 
     start = time.perf_counter()
     comb, pipe = trace_pipeline(spec, weights, latency_cutoff=cutoff, hard_dc=hard_dc)
@@ -206,6 +209,9 @@ def generate_rtl(spec: ModelSpec, weights: ModelWeights, out_dir: str | Path, *,
         "fully unrolled da4ml distributed arithmetic, II=1, no DSPs by construction",
         f"{n_stages} combinational stages between {n_stages + 1} register ranks "
         "(da4ml registers the input and every stage output)",
+        f"pipeline cut every {cutoff:g} adder levels: "
+        + (f"{spec.pipeline.label}, stated by the spec" if spec.pipeline is not None
+           else f"the default rule ({pipelining_of(None).label} at {clock_ns:g} ns)"),
         f"kernel zero fraction {zero_fraction(weights):.3f}",
     ]
     design = RTLDesign(
@@ -224,6 +230,7 @@ def generate_rtl(spec: ModelSpec, weights: ModelWeights, out_dir: str | Path, *,
         spec_fingerprint=spec.fingerprint(),
         spec=spec.to_dict(),
         notes=tuple(notes),
+        pipeline=pipeline_record(spec, clock_ns, n_stages=n_stages, latency_cycles=pipeline_cycles(n_stages)),
         dead_inputs=_dead_inputs(pipe.inp_qint),
     )
     design.save()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from qnas.cli import positive_int
+from qnas.pipeline import add_pipeline_arguments, pipeline_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for random test vectors and data splits")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write (e.g. imported/tagger)")
     p.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    add_pipeline_arguments(p)
     p.set_defaults(func=_import)
 
 
@@ -39,5 +41,6 @@ def _import(args: argparse.Namespace) -> int:
 
     import_model(args.model, args.out, weights_path=args.weights, input_precision=args.input_precision,
                  quantize=args.quantize, calibration_data=args.calibration_data, n_vectors=args.vectors,
-                 seed=args.seed, part=args.part, clock_ns=args.clock_ns, force=args.force)
+                 seed=args.seed, part=args.part, clock_ns=args.clock_ns, force=args.force,
+                 pipeline=pipeline_from_args(args))
     return 0

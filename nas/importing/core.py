@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,6 +28,7 @@ from qnas._io import atomic_write, write_json_atomic, write_text_atomic
 from qnas.artifacts import IMPORT_RECORD, TrialArtifacts
 from qnas.errors import ConfigError, FatalError, UnsupportedSpec
 from qnas.fixed_point import quantize_array, reference_forward
+from qnas.pipeline import pipeline_record
 from qnas.spec import ModelSpec, Quantizer
 
 from .loading import load_user_model
@@ -114,8 +115,12 @@ def import_model(model_path: str | Path, out: str | Path, *, weights_path: str |
                  input_precision: str | None = None, quantize: str | None = None,
                  calibration_data: str | None = None, n_vectors: int = 1000, seed: int = 0,
                  part: str | None = None, clock_ns: float | None = None, force: bool = False,
-                 echo: Echo = print) -> ImportResult:
-    """Import ``model_path`` into the folder ``out`` (see the module docstring)."""
+                 pipeline: Any = None, echo: Echo = print) -> ImportResult:
+    """Import ``model_path`` into the folder ``out`` (see the module docstring).
+
+    ``pipeline`` (a :class:`qnas.pipeline.Pipelining`, ``--adders-per-stage``) is stated on
+    the imported spec: its estimate and every export of the folder pipeline that way.
+    """
     from estimators import DEFAULT_PART, estimate, get_part
     from nas.metrics import classification_metrics
     from nas.qkeras_model import build_qkeras_model, extract_weights
@@ -133,7 +138,7 @@ def import_model(model_path: str | Path, out: str | Path, *, weights_path: str |
 
     user = load_user_model(model_path, weights_path)
     plan = plan_import(layer_chain(user), input_quantizer=in_q, quantize=ptq)
-    spec = plan.spec
+    spec = plan.spec if pipeline is None else replace(plan.spec, pipeline=pipeline)
     for note in plan.notes:
         echo(f"qnas import: note: {note}")
     echo(f"qnas import: {spec.architecture.replace(' distributed_arithmetic', '')} "
@@ -168,6 +173,7 @@ def import_model(model_path: str | Path, out: str | Path, *, weights_path: str |
         "output_layer": plan.output_layer,
         "notes": list(plan.notes),
         "part": part_info.name, "clock_ns": clock,
+        "pipeline": pipeline_record(spec, clock),
         "n_vectors": int(len(x)),
         "vectors": "calibration test split" if data is not None else "random codes on the input grid",
         "rebuilt_equals_reference": bool(np.array_equal(y_rebuilt, y_reference)),

@@ -42,3 +42,24 @@ def test_garbage_spec_is_one_clear_error(tmp_path, capsys, text):
     path.write_text(text)
     assert main(["estimate", str(path)]) == 2
     assert "not a valid ModelSpec JSON" in capsys.readouterr().err
+
+
+def test_estimate_takes_the_pipelining_flags(tmp_path, capsys):
+    import json
+
+    from qnas.spec import ModelSpec as _Spec
+
+    q = Quantizer.fixed(6, 0)
+    spec = _Spec(16, Quantizer.fixed(8, 3), tuple(DenseLayerSpec(f"d{i}", 16, q, Quantizer.fixed(8, 3),
+                                                                 Quantizer.fixed(6, 2, signed=False)) for i in range(3))
+                 + (DenseLayerSpec("out", 5, q, Quantizer.fixed(8, 3), None),), strategy="distributed_arithmetic")
+    path = tmp_path / "da.json"
+    path.write_text(spec.to_json())
+    assert main(["estimate", str(path), "--json"]) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert main(["estimate", str(path), "--json", "--adders-per-stage", "1"]) == 0
+    cut1 = json.loads(capsys.readouterr().out)
+    assert cut1["latency_cycles"] > default["latency_cycles"]
+    assert cut1["extra"]["pipeline"]["adders_per_stage"] == 1 and default["extra"]["pipeline"]["stated"] is False
+    assert main(["estimate", str(path), "--adders-per-ns", "-1"]) == 2
+    assert "--adders-per-ns" in capsys.readouterr().err

@@ -91,10 +91,45 @@ def test_estimate_with_weights_of_a_jet_tagger_is_the_exact_trace_tier(jet_tagge
 
 
 def test_trace_tier_cycles_equal_generated_rtl(tmp_path):
+    """Whatever pipelining the spec states, the estimate's cycles are the generated RTL's."""
+    from dataclasses import replace
+
+    from qnas.pipeline import Pipelining
+
     rtl = pytest.importorskip("hls_backend.rtl")
-    spec = mlp((12, 16, 8, 3), bits=5)
-    weights = sample_weights(spec, 11)
-    design = rtl.generate_rtl(spec, weights, tmp_path / "rtl", clock_ns=5.0)
-    est = DistributedArithmeticEstimator(trace="always").estimate(spec, weights, clock_ns=5.0)
-    assert est.producer == "qnas.da.trace"
-    assert est.latency_cycles == design.latency_cycles
+    base = mlp((12, 16, 8, 3), bits=5)
+    weights = sample_weights(base, 11)
+    cycles = []
+    for n, choice in enumerate((None, Pipelining(adders_per_stage=2), Pipelining(adders_per_stage=40))):
+        spec = replace(base, pipeline=choice)
+        design = rtl.generate_rtl(spec, weights, tmp_path / f"rtl{n}", clock_ns=5.0)
+        est = DistributedArithmeticEstimator(trace="always").estimate(spec, weights, clock_ns=5.0)
+        assert est.producer == "qnas.da.trace"
+        assert est.latency_cycles == design.latency_cycles
+        assert design.pipeline == est.extra["pipeline"] and design.latency_cutoff == est.extra["latency_cutoff"]
+        cycles.append(est.latency_cycles)
+    assert cycles[1] > cycles[0] > cycles[2] == 2
+
+
+def test_stated_pipelining_sets_cycles_and_pipeline_ff(jet_tagger):
+    """Fewer adder levels per stage: more stages, more cycles and more pipeline registers."""
+    from dataclasses import replace
+
+    from qnas.pipeline import Pipelining
+
+    model = DistributedArithmeticEstimator(trace="never")
+    default = model.estimate(jet_tagger, clock_ns=5.0)
+    deep = model.estimate(replace(jet_tagger, pipeline=Pipelining(adders_per_stage=12)), clock_ns=5.0)
+    shallow = model.estimate(replace(jet_tagger, pipeline=Pipelining(adders_per_stage=2)), clock_ns=5.0)
+    assert shallow.latency_cycles > default.latency_cycles > deep.latency_cycles
+    assert shallow.ff > default.ff > deep.ff
+    assert shallow.lut == default.lut == deep.lut  # the adder graph does not change, only its cuts
+    assert default.extra["pipeline"]["stated"] is False and default.extra["pipeline"]["latency_cutoff"] == 5.0
+    assert shallow.extra["pipeline"] == {"adders_per_stage": 2, "rule": "adders_per_stage", "stated": True,
+                                         "clock_ns": 5.0, "latency_cutoff": 2.0, "n_stages": shallow.latency_cycles - 1,
+                                         "latency_cycles": shallow.latency_cycles}
+    # the timing-model form follows the clock; the per-stage form does not
+    per_ns = replace(jet_tagger, pipeline=Pipelining(adders_per_ns=0.4))
+    assert model.estimate(per_ns, clock_ns=5.0).latency_cycles == shallow.latency_cycles
+    fixed = replace(jet_tagger, pipeline=Pipelining(adders_per_stage=2))
+    assert model.estimate(fixed, clock_ns=20.0).latency_cycles == shallow.latency_cycles

@@ -70,6 +70,42 @@ def test_export_verify_and_catch_corruption(tmp_path):
     assert bad.testbench is None  # never replays a bundle whose files do not match
 
 
+def test_stated_pipelining_is_recorded_and_checked_on_verify(tmp_path):
+    """--adders-per-stage: the spec, both estimates, the RTL and the manifest carry it; verify reads it back."""
+    from qnas.pipeline import Pipelining
+
+    art, spec = _trial(tmp_path / "run")
+    default = export_trial(art, tmp_path / "fw", 3, part="xcvu13p", clock_ns=5.0, csim=False, echo=lambda s: None)
+    choice = Pipelining(adders_per_stage=1)
+    res = export_trial(art, tmp_path / "fw", 3, part="xcvu13p", clock_ns=5.0, csim=False, echo=lambda s: None,
+                       name="cut1", pipeline=choice)
+    assert default.ok and res.ok, (default.error, res.error)
+    manifest, before = read_manifest(res.bundle), read_manifest(default.bundle)
+    assert before["pipeline"]["stated"] is False and before["pipeline"]["latency_cutoff"] == 5.0
+    assert manifest["pipeline"] == {"adders_per_stage": 1, "rule": "adders_per_stage", "stated": True,
+                                    "clock_ns": 5.0, "latency_cutoff": 1.0,
+                                    "latency_cycles": res.rtl_sim["design_latency_cycles"],
+                                    "n_stages": res.rtl_sim["design_latency_cycles"] - 1}
+    assert ModelSpec.from_json((res.bundle / "model" / "spec.json").read_text()).pipeline == choice
+    assert manifest["spec_fingerprint"] != before["spec_fingerprint"]  # a stated choice is another design
+    assert manifest["results"]["estimate_open"]["latency_cycles"] == res.rtl_sim["design_latency_cycles"]
+    assert res.rtl_sim["design_latency_cycles"] > default.rtl_sim["design_latency_cycles"]
+    assert verify_bundle(res.bundle).ok
+    # a manifest whose pipelining the RTL does not follow is refused (checksums rewritten to match)
+    from hls_backend.manifest import write_manifest
+
+    info = {k: v for k, v in manifest.items() if k != "files"}
+    write_manifest(res.bundle, {**info, "pipeline": {**manifest["pipeline"], "adders_per_stage": 3,
+                                                     "latency_cutoff": 3.0}})
+    bad = verify_bundle(res.bundle)
+    assert not bad.ok and bad.testbench is None
+    assert any("cut every 1 adder levels" in p for p in bad.problems), bad.problems
+    from hls_backend.bundle import synthesize_bundle
+
+    with pytest.raises(FatalError, match="does not follow the pipelining"):
+        synthesize_bundle(res.bundle, "open", echo=lambda s: None)
+
+
 def test_failed_step_leaves_failure_record_and_no_manifest(tmp_path, monkeypatch):
     art, _ = _trial(tmp_path / "run")
 

@@ -35,6 +35,28 @@ def test_tiny_mlp_rtl_is_bit_exact_and_latency_is_measured(tmp_path):
     np.testing.assert_array_equal(again.outputs, reference_forward(spec, weights, x_raw))
 
 
+def test_stated_pipelining_changes_the_estimate_and_the_rtl_alike(tmp_path):
+    """A spec cut every 2 adder levels: more cycles in the estimate, the same in the Verilog."""
+    from dataclasses import replace
+
+    import estimators
+    from qnas.pipeline import Pipelining
+
+    spec, weights = make_mlp((8, 12, 4), weight="fixed6", act_bits=6, in_bits=8, seed=11)
+    spec = spec.with_strategy("distributed_arithmetic")
+    x = random_inputs(spec, 200)
+    seen = {}
+    for n, choice in enumerate((None, Pipelining(adders_per_stage=2))):
+        stated = replace(spec, pipeline=choice)
+        est = estimators.estimate(stated, weights=weights, clock_ns=5.0)
+        design = generate_rtl(stated, weights, tmp_path / f"rtl{n}", clock_ns=5.0)
+        sim = simulate_rtl(design, x)
+        assert sim.row_exact_rate == 1.0
+        assert sim.measured_latency_cycles == design.latency_cycles == est.latency_cycles
+        seen[choice] = est.latency_cycles
+    assert seen[Pipelining(adders_per_stage=2)] > seen[None]
+
+
 def test_wrong_reference_is_reported_not_hidden(tmp_path):
     spec, weights = make_mlp((4, 8, 3), seed=2)
     design = generate_rtl(spec, weights, tmp_path)

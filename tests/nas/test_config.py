@@ -143,3 +143,25 @@ def test_sampler_and_name_checked():
     assert _error(_with(name="my study/1")).path == "name"
     assert _error(_with(name=None)).path == "name"
     assert _error(_with(n_trials=0)).path == "n_trials"
+
+
+def test_pipelining_is_a_validated_study_choice_stated_on_every_design():
+    from nas._trial import network_key
+    from qnas.pipeline import Pipelining
+
+    assert StudyConfig.from_dict(_with()).pipeline is None  # the default rule (qnas.pipeline)
+    config = StudyConfig.from_dict(_with(pipeline={"adders_per_stage": 8}))
+    assert config.pipeline == Pipelining(adders_per_stage=8)
+    assert StudyConfig.from_dict(_with(pipeline={"adders_per_ns": 0.8})).pipeline == Pipelining(adders_per_ns=0.8)
+    assert _error(_with(pipeline={"adders_per_stage": 0})).path == "pipeline.adders_per_stage"
+    assert _error(_with(pipeline={"adders_per_ns": "fast"})).path == "pipeline.adders_per_ns"
+    assert _error(_with(pipeline={"adders_per_stage": 8, "adders_per_ns": 1})).path == "pipeline"
+    assert "adders_per_stage" in str(_error(_with(pipeline={"adders_per_stages": 8})))
+    # how the RTL is cut is not what training sees: the same network shares its trained weights
+    from dataclasses import replace
+
+    from qnas.spec import DenseLayerSpec, ModelSpec, Quantizer
+    q = Quantizer.fixed(6, 0)
+    spec = ModelSpec(8, q, (DenseLayerSpec("out", 3, q, q, None),), strategy="distributed_arithmetic")
+    stated = replace(spec, pipeline=config.pipeline)
+    assert network_key(stated) == network_key(spec) and stated.fingerprint() != spec.fingerprint()

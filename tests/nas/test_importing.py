@@ -203,6 +203,26 @@ def test_estimate_reads_an_imported_folder_and_keras_h5_weights(tagger_import):
     assert main(["estimate", str(result.out / "spec.json"), "--weights", str(tmp / "garbage.h5")]) == 2
 
 
+def test_import_states_the_pipelining_on_the_spec(tagger_import, tmp_path):
+    tmp, result = tagger_import
+    from qnas.cli import main
+    from qnas.spec import ModelSpec
+
+    out = tmp_path / "cut8"
+    assert main(["import", str(tmp / "tagger.json"), "--weights", str(tmp / "tagger_weights.h5"), "--input-precision",
+                 "ap_fixed<16,6>", "--vectors", "50", "--adders-per-stage", "8", "--out", str(out)]) == 0
+    spec = ModelSpec.from_json((out / "spec.json").read_text())
+    assert spec.pipeline is not None and spec.pipeline.adders_per_stage == 8
+    record = json.loads((out / "import.json").read_text())
+    assert record["pipeline"]["latency_cutoff"] == 8.0 and record["pipeline"]["stated"] is True
+    cut8 = json.loads((out / "estimate.json").read_text())
+    default = json.loads((result.out / "estimate.json").read_text())
+    assert cut8["latency_cycles"] < default["latency_cycles"]  # 8 adder levels a stage, not 5 at 5 ns
+    assert main(["import", str(tmp / "tagger.json"), "--weights", str(tmp / "tagger_weights.h5"), "--input-precision",
+                 "ap_fixed<16,6>", "--adders-per-stage", "0", "--out", str(tmp_path / "bad")]) == 2
+    assert not (tmp_path / "bad").exists()
+
+
 def test_import_refuses_to_overwrite_and_alpha_other_than_one(tagger_import, tmp_path):
     from qnas.errors import FatalError
 
@@ -288,13 +308,18 @@ def test_imported_tagger_goes_through_export_synth_and_verify_with_one_command_e
 
     folder, fw = tmp_path / "imported" / "small", tmp_path / "firmware"
     assert main(["import", str(tmp_path / "small.json"), "--weights", str(tmp_path / "small_weights.h5"),
-                 "--input-precision", "ap_fixed<10,4>", "--vectors", "200", "--out", str(folder)]) == 0
+                 "--input-precision", "ap_fixed<10,4>", "--vectors", "200", "--out", str(folder),
+                 "--adders-per-stage", "2"]) == 0
     assert main(["estimate", str(folder)]) == 0
     assert main(["export", str(folder), "--out", str(fw)]) == 0
     bundle = fw / "small"
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["results"]["csim"]["bitexact_rate"] == 1.0
     assert manifest["results"]["rtl_sim"]["row_exact_rate"] == 1.0
+    # the pipelining stated at import is the estimate's, the RTL's and the manifest's
+    assert manifest["pipeline"]["adders_per_stage"] == 2 and manifest["pipeline"]["stated"] is True
+    assert (manifest["pipeline"]["latency_cycles"] == manifest["results"]["rtl_sim"]["design_latency_cycles"]
+            == manifest["results"]["estimate_open"]["latency_cycles"])
     assert manifest["provenance"]["imported"] == str(folder.resolve())
     assert main(["synth", str(bundle), "--flow", "open", "--no-ecp5"]) == 0
     synth = json.loads((bundle / "manifest.json").read_text())["results"]["synthesis"]["open_xilinx"]

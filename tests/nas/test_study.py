@@ -100,6 +100,25 @@ def test_artifacts_and_estimate_saved_per_completed_trial(tmp_path):
     assert len(trainer.saved) == len(trainer.trained)
 
 
+def test_the_studys_pipelining_is_stated_on_every_design_and_its_estimate(tmp_path):
+    import json
+
+    from qnas.pipeline import Pipelining
+
+    trainer = FakeTrainer()
+    _run(tmp_path, trainer, small_study(n_trials=4, pipeline={"adders_per_stage": 1}))
+    assert trainer.trained and all(spec.pipeline == Pipelining(adders_per_stage=1) for spec in trainer.trained)
+    done = [t for t in _trials(tmp_path) if t.state == TrialState.COMPLETE]
+    assert done
+    for t in done:
+        assert ModelSpec.from_json(t.user_attrs["spec"]).pipeline == Pipelining(adders_per_stage=1)
+        root = tmp_path / "run" / t.user_attrs["artifacts"]
+        assert ModelSpec.from_json((root / "spec.json").read_text()).pipeline == Pipelining(adders_per_stage=1)
+    # resuming with another pipelining would mix designs cut differently: refused
+    with pytest.raises(FatalError, match="pipeline"):
+        _run(tmp_path, FakeTrainer(), small_study(n_trials=5, pipeline={"adders_per_stage": 2}), resume=True)
+
+
 def test_pareto_set_holds_only_feasible_trials(tmp_path):
     data = small_study(n_trials=25, budget={"part": "xcvu13p", "clock_ns": 5.0, "max_lut": 0.005})
     result = _run(tmp_path, FakeTrainer(), data)
