@@ -73,6 +73,27 @@ class TrialHeartbeat:
             self._thread.join(timeout=self._interval + 5)
 
 
+def _start_the_clock_of_unbeaten(optuna_storage, running: dict[int, int]) -> None:
+    """Give every RUNNING trial that has no heartbeat row one beat now, on the server's clock.
+
+    Optuna judges staleness from heartbeat rows only, so a trial whose first beat never
+    landed (its worker lost the server between ``ask`` and that beat, or died there) would stay
+    RUNNING forever and hold a budget slot: every worker would wait for it. A claimed trial gets
+    its first beat inside the claim lock, which this runs under too, so a trial still without a
+    row here is such an orphan; one beat starts its grace period, and if no worker renews it,
+    Optuna fails it after ``grace_s`` and the retry callback queues its candidate again.
+    """
+    import sqlalchemy
+    from optuna.storages._rdb.models import TrialHeartbeatModel  # Optuna's schema: trial_heartbeats
+
+    table = TrialHeartbeatModel.__table__
+    with optuna_storage.engine.connect() as conn:
+        beaten = {row[0] for row in conn.execute(
+            sqlalchemy.select(table.c.trial_id).where(table.c.trial_id.in_(list(running))))}
+    for trial_id in running.keys() - beaten:
+        optuna_storage.record_heartbeat(trial_id)
+
+
 def fail_stale_trials(study, storage: StorageURL, optuna_storage, grace_s: float, callback) -> list[int]:
     """Fail the running trials whose worker stopped beating; returns their numbers."""
     import optuna
@@ -81,6 +102,7 @@ def fail_stale_trials(study, storage: StorageURL, optuna_storage, grace_s: float
     if not running:
         return []
     if storage.kind == "rdb":
+        _start_the_clock_of_unbeaten(optuna_storage, running)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)

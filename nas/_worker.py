@@ -123,21 +123,27 @@ class Claimer:
             with warnings.catch_warnings():  # Optuna: "heartbeat is supposed to be used with optimize"
                 warnings.simplefilter("ignore", UserWarning)
                 trial = self.study.ask()
+            # If the server goes away from here to the first beat, the trial is left RUNNING without
+            # a heartbeat; fail_stale_trials gives such orphans a grace period of their own.
             trial.set_user_attr("worker", self.me)
             heartbeat = (TrialHeartbeat(self.storage, self.optuna_storage, trial._trial_id, self.heartbeat_s)
                          if self.heartbeat_s is not None else contextlib.nullcontext())
             heartbeat.__enter__()
-            spec, error, blocker = None, None, None
             try:
-                spec = self.runner.draw(trial)
-            except Exception as exc:  # the driver tells Optuna the trial's fate from it
-                error = exc
-            if spec is not None:
-                self.runner.learn(trials)
-                key = network_key(spec)
-                blocker = next((t for t in trials if t.state.name == "RUNNING" and t.number != trial.number
-                                and t.user_attrs.get("network_key") == key
-                                and key not in self.runner.networks), None)
+                spec, error, blocker = None, None, None
+                try:
+                    spec = self.runner.draw(trial)
+                except Exception as exc:  # the driver tells Optuna the trial's fate from it
+                    error = exc
+                if spec is not None:
+                    self.runner.learn(trials)
+                    key = network_key(spec)
+                    blocker = next((t for t in trials if t.state.name == "RUNNING" and t.number != trial.number
+                                    and t.user_attrs.get("network_key") == key
+                                    and key not in self.runner.networks), None)
+            except BaseException:  # nobody will release it: a beating orphan would hold its slot forever
+                heartbeat.__exit__(None, None, None)
+                raise
             return Claimed(trial, heartbeat, spec, error, blocker), state
 
     def wait_for(self, blocker, number: int) -> None:

@@ -9,20 +9,22 @@ TensorFlow is needed for it.
 
 A warm start enqueues the model's architecture as the study's first trial(s), trained
 afresh like any other candidate (the parameters come from
-:func:`search_spaces.warm_start.params_for`).
+:func:`search_spaces.warm_start.params_for`). With many workers the "is the study still
+empty?" check and the enqueue must be one step across all of them, so
+:func:`enqueue_warm_starts` runs inside the study's claim lock (:func:`nas._claim.claim_lock`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, ContextManager
 
 from qnas.artifacts import TrialArtifacts
 from qnas.errors import ConfigError
 from qnas.spec import ModelSpec, SpecError
 
-__all__ = ["Reference", "evaluate_baselines", "load_reference", "parse_reference_paths"]
+__all__ = ["Reference", "enqueue_warm_starts", "evaluate_baselines", "load_reference", "parse_reference_paths"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,28 @@ def parse_reference_paths(value: Any, path: str) -> tuple[Reference, ...]:
     if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
         raise ConfigError(path, f"must be a list of model folders (e.g. [imported/tagger]); got {value!r}")
     return tuple(load_reference(item, f"{path}[{i}]") for i, item in enumerate(items))
+
+
+def enqueue_warm_starts(study, warm_start, lock: Callable[[], ContextManager],
+                        echo: Callable[[str], None]) -> int:
+    """Enqueue the warm-start architectures as a fresh study's first trials; how many were enqueued.
+
+    ``warm_start`` is ``StudyConfig.warm_start`` ((Reference, params) pairs) and ``lock`` the
+    study's claim lock. The check that the study holds no trial yet and the enqueue happen
+    under that lock: two workers starting together on a new study would otherwise both see it
+    empty and both enqueue, so the warm start would be trained twice and take two budget
+    slots. A study that already has trials (a resume, a later worker) gets none.
+    """
+    if not warm_start:
+        return 0
+    with lock():
+        if study.get_trials(deepcopy=False):
+            return 0
+        for ref, params in warm_start:
+            study.enqueue_trial(params, user_attrs={"warm_start": str(ref.path)})
+    for ref, _ in warm_start:
+        echo(f"qnas run: warm start: the first trial is {ref.name} ({ref.spec.architecture})")
+    return len(warm_start)
 
 
 def evaluate_baselines(references, dataset, budget, objectives) -> list[dict[str, Any]]:

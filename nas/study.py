@@ -33,6 +33,7 @@ from ._storage import check_storage_writable, default_storage, disk_error, ensur
 from ._trial import QKerasTrainer, Trainer, TrialRunner, trained_networks, trainer_for, training_recipe
 from ._worker import Claimer, budget_state, replaced_numbers
 from .storage_url import StorageURL, connection_problem, is_connection_error, parse_storage_url
+from .baselines import enqueue_warm_starts
 from .config import StudyConfig
 from .constraints import BudgetRejection, estimate_summary
 from .datasets import load_dataset
@@ -445,16 +446,13 @@ def _drive(opened: OpenedStudy, started: float, *, trainer, progress: bool, echo
     space.check_dataset_shape(dataset.n_features,
                               dataset.n_classes if dataset.task == "classification" else dataset.n_features)
     references = _baselines(config, dataset, study, run_dir, echo)
-    if config.warm_start and not study.get_trials(deepcopy=False):
-        for ref, params in config.warm_start:
-            study.enqueue_trial(params, user_attrs={"warm_start": str(ref.path)})
-            echo(f"qnas run: warm start: the first trial is {ref.name} ({ref.spec.architecture})")
     runner = TrialRunner(config, dataset, trainer or trainer_for(config, opened.seed, echo=_hgq2_echo(echo, progress)), run_dir,
                          trained_networks(study.get_trials(deepcopy=False)))
     claimer = Claimer(study, url, opened.optuna_storage, runner, n_total,
                       heartbeat_s=heartbeat_s if url.shared else None, grace_s=grace_s,
                       retry_callback=retry_callback(max_retries), check_identity=opened.check, echo=echo,
                       poll_s=poll_s)
+    enqueue_warm_starts(study, config.warm_start, claimer.lock, echo)  # under the claim lock: one enqueue per study
     if resume or join:
         with claimer.lock():
             _recover(study, url, echo)

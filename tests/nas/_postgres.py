@@ -56,7 +56,9 @@ class PostgresServer:
         if self.as_user:
             cmd = ["runuser", "-u", self.as_user, "--", *cmd]
         env = {**os.environ, "PGPASSWORD": PASSWORD}
-        return subprocess.run(cmd, check=check, capture_output=True, text=True, env=env, timeout=120)
+        # cwd: the postgres user may not enter the checkout (a CI clone under /root is 0700)
+        return subprocess.run(cmd, check=check, capture_output=True, text=True, env=env, timeout=300,
+                              cwd=self.root)
 
     def url(self, database: str = "qnas", user: str = USER, password: str = PASSWORD) -> str:
         return f"postgresql://{user}:{password}@127.0.0.1:{self.port}/{database}"

@@ -82,6 +82,7 @@ def test_loader_trains_on_background_only_and_refuses_an_unresolvable_rate(sampl
     assert np.all(ds.y_train == 0) and set(np.unique(ds.y_test)) == set(range(len(SIGNALS) + 1))
     assert ds.provenance["background_acceptance"] == pytest.approx(1e-3)
     assert abs(ds.x_train.mean()) < 1e-3                 # scaled with training statistics
+    assert len(set(ds.y_test[:1000].tolist())) == len(SIGNALS) + 1   # test vectors hold every process
     with pytest.raises(ConfigError) as err:
         load_dataset("anomaly-l1", {"rate_khz": 1.0}, 0)
     assert err.value.path == "dataset.options.rate_khz" and "lowest rate" in str(err.value)
@@ -123,3 +124,14 @@ def test_anomaly_study_runs_end_to_end_with_two_trials(tmp_path, capsys):
         assert all(0.0 <= val[f"eff_{s}"] <= 1.0 for s in SIGNALS)
         assert val["bg_acceptance"] <= 1e-3
         assert json.loads(t.user_attrs["spec"])["n_inputs"] == 57
+
+
+def test_report_hover_lists_each_signal_efficiency():
+    from types import SimpleNamespace
+
+    from studies.dashboard.figures import axis_label, hover_text
+    row = {"number": 3, "category": "pareto", "val_signal_eff": 0.0323, "test_signal_eff": 0.05,
+           "test_eff_A4l": 0.1596, "test_eff_LQbtau": 0.0376}
+    text = hover_text(SimpleNamespace(synthesis={}), row)
+    assert "val signal_eff 0.0323" in text and "A4l 0.1596, LQbtau 0.0376" in text
+    assert "signal efficiency" in axis_label("signal_eff")

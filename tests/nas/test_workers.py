@@ -114,11 +114,15 @@ def _artifacts_present(tmp_path, trial) -> bool:
 
 
 def test_three_workers_meet_the_budget_exactly_and_train_nothing_twice(tmp_path, pg_url):
-    procs = [_start(tmp_path, pg_url, 30, index) for index in range(3)]
+    # no worker dies here, so a long grace: on a loaded machine a niced worker's heartbeat thread can
+    # miss a few seconds, and a trial declared lost while alive is retried (a 31st trial)
+    procs = [_start(tmp_path, pg_url, 30, index, grace=30) for index in range(3)]
     results = _finish(procs)
     assert [code for code, _ in results] == [0, 0, 0], results
     trials = _trials(pg_url)
-    assert len(trials) == 30 and budget_state(trials).counted == 30
+    assert len(trials) == 30 and budget_state(trials).counted == 30, \
+        [(t.number, t.state.name, t.system_attrs.get("retry_history"), t.user_attrs.get("reason", "")[:80])
+         for t in trials if t.state != TrialState.COMPLETE]
     assert all(t.state.is_finished() for t in trials)
     trained = _trained(tmp_path)
     assert trained and len(trained) == len(set(trained)), Counter(trained).most_common(3)
@@ -202,6 +206,24 @@ def test_database_restart_mid_study_then_resume_finishes(tmp_path, pg, pg_url):
     assert all(_artifacts_present(tmp_path, t) for t in trials if t.state == TrialState.COMPLETE)
 
 
+def test_a_trial_orphaned_before_its_first_heartbeat_is_failed_and_retried(tmp_path, pg_url):
+    # What a database restart can leave (seen in the test above): a worker asked for a trial, then
+    # lost the server before the trial's first heartbeat. Optuna only fails trials whose heartbeat
+    # row went stale, so without a row this RUNNING trial held a budget slot forever and every
+    # worker waited for it.
+    _run(tmp_path, pg_url, small_study(n_trials=2))
+    orphan = optuna.load_study(study_name="t", storage=pg_url).ask()
+    worker = _start(tmp_path, pg_url, 4, 0, grace=2)
+    (code, err), = _finish([worker], timeout=300)
+    assert code == 0, err
+    trials = {t.number: t for t in _trials(pg_url)}
+    assert trials[orphan.number].state == TrialState.FAIL
+    retry, = [t for t in trials.values() if orphan.number in t.system_attrs.get("retry_history", ())]
+    assert retry.state.is_finished()
+    state = budget_state(list(trials.values()))
+    assert state.counted == 4 and state.running == 0 and state.waiting == 0
+
+
 def test_resume_while_a_run_is_live_on_postgresql_fails_nothing_live(tmp_path, pg_url):
     live = _start(tmp_path, pg_url, 8, 0, seconds=1.0, join=False)
     _, running = _a_training_trial(pg_url, [live])
@@ -242,6 +264,72 @@ def test_journal_storage_workers_meet_the_budget(tmp_path):
     trials = optuna.load_study(study_name="t", storage=JournalStorage(JournalFileBackend(
         str(tmp_path / "study.log")))).get_trials()
     assert len(trials) == 12 and budget_state(trials).counted == 12
+    trained = _trained(tmp_path)
+    assert len(trained) == len(set(trained))
+
+
+def _warm_start_folder(tmp_path) -> Path:
+    """A 64-8-10 model folder (spec + on-grid weights) whose architecture the study below can draw."""
+    import numpy as np
+
+    from _study_helpers import _grid_values
+    from qnas.spec import DenseLayerSpec, ModelSpec, Quantizer
+    from qnas.weights import LayerWeights, ModelWeights
+    act = Quantizer.fixed(6, 2, signed=False)
+    layers = (DenseLayerSpec("fc0", 8, Quantizer.fixed(8, 0), Quantizer.fixed(8, 3), act),
+              DenseLayerSpec("fc1", 10, Quantizer.fixed(8, 0), Quantizer.fixed(8, 3), None))
+    spec = ModelSpec(64, Quantizer.fixed(8, 3), layers, strategy="distributed_arithmetic")
+    rng = np.random.default_rng(3)
+    weights = ModelWeights([LayerWeights(_grid_values(l.weight, (n_in, l.units), rng),
+                                         _grid_values(l.bias, (l.units,), rng)) for l, n_in, _ in spec.layer_inputs()])
+    folder = tmp_path / "imported" / "ref"
+    folder.mkdir(parents=True)
+    (folder / "spec.json").write_text(spec.to_json())
+    weights.save(folder / "weights.npz")
+    return folder
+
+
+def _holds_open(pid: int, path: Path) -> bool:
+    try:
+        return any(os.path.realpath(fd.path) == str(path) for fd in os.scandir(f"/proc/{pid}/fd"))
+    except OSError:  # the process is gone, or a descriptor closed while we read
+        return False
+
+
+def test_two_workers_starting_together_enqueue_the_warm_start_once(tmp_path):
+    # Both workers start on a fresh study while this test holds the study's claim lock. The
+    # "study still empty?" check and the enqueue must be one step under that lock: outside it, two
+    # workers starting together can both pass the check before either enqueues, and the warm start
+    # is trained twice on two budget slots. So nothing may be enqueued while the lock is held, and
+    # once it is released exactly one warm-start trial exists.
+    journal = tmp_path / "study.log"
+    claim = Path(str(journal) + ".claim")
+    space = {"family": "mlp", "depth": [1, 2], "width": [4, 8, 16], "weight_bits": [8, 4], "weight_integer": [0],
+             "bias_bits": [8], "bias_integer": [3], "activation_bits": [6], "activation_integer": [2],
+             "input_bits": [8], "input_integer": [3], "reuse_factor": [1, 2, 4]}
+    folder = _warm_start_folder(tmp_path)
+    study = {"search_space": space, "warm_start": [str(folder)]}
+    with open(claim, "a") as held:
+        import fcntl
+        fcntl.flock(held, fcntl.LOCK_EX)
+        procs = [_start(tmp_path, f"journal:///{journal}", 4, index, study=study) for index in range(2)]
+        deadline = time.monotonic() + 600
+        while not all(_holds_open(p.pid, claim.resolve()) for p in procs):  # each is at the claim lock now
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), \
+                [p.communicate() for p in procs if p.poll() is not None]
+            time.sleep(0.1)
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+        storage = JournalStorage(JournalFileBackend(str(journal)))
+        assert _trials(storage) == []  # nobody enqueued while the lock was held: the enqueue goes through it
+        fcntl.flock(held, fcntl.LOCK_UN)
+    results = _finish(procs)
+    assert [code for code, _ in results] == [0, 0], results
+    trials = optuna.load_study(study_name="t", storage=JournalStorage(JournalFileBackend(str(journal)))).get_trials()
+    warm = [t for t in trials if "warm_start" in t.user_attrs]
+    assert len(warm) == 1 and warm[0].user_attrs["warm_start"] == str(folder.resolve()), \
+        [(t.number, t.user_attrs.get("warm_start")) for t in trials]
+    assert warm[0].number == 0 and warm[0].params["depth"] == 1 and warm[0].params["dense_0/units"] == 8, warm[0].params
+    assert budget_state(trials).counted == 4
     trained = _trained(tmp_path)
     assert len(trained) == len(set(trained))
 
