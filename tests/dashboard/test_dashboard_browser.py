@@ -184,14 +184,3 @@ def test_report_draws_the_front_first_and_the_rest_when_scrolled_to(browser, mix
     assert p.errors == [] and p.remote == []
     p.page.close()
 
-
-def test_report_draws_every_figure_on_idle_without_scrolling(browser, mixed_run, tmp_path):
-    path = write_report(load_run(str(mixed_run)), tmp_path / "report.html")
-    p = Page(browser)
-    p.page.goto(path.as_uri())
-    total = p.page.evaluate("document.querySelectorAll('div.fig[data-fig]').length")
-    p.page.wait_for_function(f"document.querySelectorAll('div.fig[data-fig] .main-svg').length === {total}",
-                             timeout=240_000)  # one figure per idle moment: minutes on a loaded 2-core box
-    assert p.page.evaluate("window.scrollY") == 0
-    assert p.errors == [] and p.remote == []
-    p.page.close()
