@@ -6,10 +6,15 @@ constraints and trial attributes) and the driver tests' cheap trainer in place o
 in memory, then copies it into a real SQLite storage (``optuna.copy_study``). It renders the
 report with ``qnas report``'s code and opens it in Debian's Chromium (Playwright), timing:
 
-* ``first_view_s``: navigation start until the Pareto plot is drawn and the page script ran;
+* ``first_view_s``: navigation start until the Pareto plot is drawn and its frame produced,
+  as the page itself marks it (``performance.mark("qnas-first-view")`` in ``report.js``);
+* ``first_view_poll_s``: until Playwright, polling every 50 ms after ``goto`` returned, sees the
+  plot (the measure used before the mark existed; on a loaded machine it adds seconds of
+  harness round trips after the page is done, so it is an upper bound);
 * ``all_figures_s``: until every figure is drawn (scrolled through);
 * the same for a baseline page measured in the same run: plotly.js inlined with one empty plot
-  (the cost any offline plotly page pays), so the ratio shows what the report adds.
+  (the cost any offline plotly page pays), marked the same way, so the ratio shows what the
+  report adds.
 
     python benchmarks/report_scale.py --trials 1000 [--json benchmarks/results/report_scale.json]
 """
@@ -78,7 +83,8 @@ def _baseline_page(path: Path) -> Path:
     from plotly.offline import get_plotlyjs
     path.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'><script>" + get_plotlyjs() + "</script></head>"
                     "<body><div id='fig-pareto'></div><script>Plotly.newPlot('fig-pareto', [{x: [1], y: [1]}])"
-                    ".then(() => { document.body.dataset.ready = '1'; });</script></body></html>")
+                    ".then(() => { document.body.dataset.ready = '1'; requestAnimationFrame(() => setTimeout(() => "
+                    "performance.mark('qnas-first-view'), 0)); });</script></body></html>")
     return path
 
 
@@ -90,8 +96,10 @@ def time_page(browser, path: Path, scroll: bool) -> dict:
     page.goto(path.as_uri(), timeout=300_000)
     page.wait_for_function("document.body.dataset.ready === '1' && document.querySelector('#fig-pareto .main-svg')",
                            timeout=120_000, polling=50)
-    first = page.evaluate("performance.now()") / 1000
-    out = {"first_view_s": round(first, 3)}
+    poll = page.evaluate("performance.now()") / 1000
+    page.wait_for_function("performance.getEntriesByName('qnas-first-view').length", timeout=120_000, polling=50)
+    first = page.evaluate("performance.getEntriesByName('qnas-first-view')[0].startTime") / 1000
+    out = {"first_view_s": round(first, 3), "first_view_poll_s": round(poll, 3)}
     if scroll:
         total = page.evaluate("document.querySelectorAll('div.fig[data-fig]').length")
         for div in range(total):
@@ -142,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
             "report_bytes": report.stat().st_size, "baseline_bytes": baseline.stat().st_size,
             "load_run_s": round(load_s, 2), "write_report_s": round(render_s, 2),
             "first_view_s": med(rep, "first_view_s"), "all_figures_s": med(rep, "all_figures_s"),
+            "first_view_poll_s": med(rep, "first_view_poll_s"),
             "baseline_first_view_s": med(base, "first_view_s"),
+            "baseline_first_view_poll_s": med(base, "first_view_poll_s"),
             "first_view_vs_baseline": round(med(rep, "first_view_s") / med(base, "first_view_s"), 2),
             "console_errors": sorted({e for r in rep for e in r["console_errors"]}), "repeats": args.repeats,
             "load_average_1min": round(os.getloadavg()[0], 1),
@@ -152,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result, indent=2))
     print(f"report of {result['n_trials']} trials: {result['report_bytes'] / 1e6:.2f} MB (limit 10), first view "
           f"{result['first_view_s']:.2f} s (limit 3; baseline plotly-only page {result['baseline_first_view_s']:.2f} s, "
-          f"x{result['first_view_vs_baseline']}), all {result.get('all_figures_s', 0):.2f} s")
+          f"x{result['first_view_vs_baseline']}), all {result.get('all_figures_s', 0):.2f} s; polled from outside: "
+          f"{result['first_view_poll_s']:.2f} s vs {result['baseline_first_view_poll_s']:.2f} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -3,26 +3,34 @@
 The file must open on a laptop on a train: plotly.js is inlined once (not per figure, as
 ``fig.write_html`` would), figures and trial data travel as JSON blocks, and a small script
 (``report.js``) draws them, sorts and filters the trial table and shows a trial's page on
-``#trial-N``. Figures are drawn as they scroll into view, which keeps a 1,000-trial report
-quick to open. PNGs go through kaleido (which drives the system Chromium).
+``#trial-N``. PNGs go through kaleido (which drives the system Chromium).
+
+What keeps a 1,000-trial report quick to open (``benchmarks/report_scale.py``): the page
+draws only the Pareto figure at load; the others are drawn one per idle moment after the
+first paint, or at once when scrolled to. A JSON block is parsed only when its figure, the
+table or a trial page is first shown. Each trial's hover text is written once
+(``qnas-hover``), not once per figure it appears in: a trace whose hover texts are exactly
+its trials' shared texts carries only its ``customdata`` and is filled in by the page. Floats
+in figure data are written with 6 significant digits, finer than any axis or hover shows.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import math
 import os
 import shutil
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from qnas._io import write_text_atomic
 from qnas.errors import FatalError
 
 from .data import RunData
 from .details import TABLE_COLUMNS, summary, table_rows, trial_details
-from .figures import FIGURES, axis_label, default_axes, pareto_2d, synthesis_errors
+from .figures import FIGURES, axis_label, default_axes, hover_text, pareto_2d, synthesis_errors
 
 __all__ = ["render_report", "write_pngs", "write_report"]
 
@@ -38,6 +46,29 @@ def _asset(name: str) -> str:
 def _json_block(block_id: str, value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str, separators=(",", ":"))
     return f'<script type="application/json" id="{block_id}">{text.replace("</", "<" + chr(92) + "/")}</script>'
+
+
+def _round(value: Any) -> Any:
+    """Floats to 6 significant digits, recursively (figure JSON only: the trial data keeps its own rounding)."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}") if math.isfinite(value) else value
+    if isinstance(value, list):
+        return [_round(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _round(v) for k, v in value.items()}
+    return value
+
+
+def compact_figure(fig, hover: Mapping[int, str]) -> dict[str, Any]:
+    """A figure as a JSON-ready dict with shared hover texts left out (``"_hover": 1`` marks the trace)."""
+    data = json.loads(fig.to_json())
+    for trace in data.get("data", []):
+        numbers, texts = trace.get("customdata"), trace.get("hovertext")
+        if (isinstance(numbers, list) and isinstance(texts, list) and len(numbers) == len(texts)
+                and all(isinstance(n, int) and hover.get(n) == t for n, t in zip(numbers, texts))):
+            del trace["hovertext"]
+            trace["_hover"] = 1
+    return _round(data)
 
 
 def axis_pairs(run: RunData) -> list[tuple[str, str]]:
@@ -88,11 +119,12 @@ def render_report(run: RunData, axes: tuple[str, str] | None = None) -> str:
     elif axes:
         pairs.remove(axes)
         pairs.insert(0, axes)
-    blocks = []
+    hover = {r["number"]: hover_text(run, r) for r in run.finished}
+    blocks = [_json_block("qnas-hover", hover)]
     for i, (x, y) in enumerate(pairs):
         fig = figures["pareto"] if i == 0 and (x, y) == default_axes(run) else pareto_2d(run, x, y)
-        blocks.append(_json_block(f"fig-pareto-{i}", fig.to_json()))
-    blocks += [_json_block(f"fig-{key}", fig.to_json()) for key, fig in figures.items() if key != "pareto"]
+        blocks.append(_json_block(f"fig-pareto-{i}", compact_figure(fig, hover)))
+    blocks += [_json_block(f"fig-{key}", compact_figure(fig, hover)) for key, fig in figures.items() if key != "pareto"]
     details = {r["number"]: trial_details(run, r["number"]) for r in run.rows}
     blocks += [_json_block("qnas-trials", details), _json_block("qnas-table", table_rows(run)),
                _json_block("qnas-columns", [list(c) for c in TABLE_COLUMNS])]

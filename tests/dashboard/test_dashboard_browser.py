@@ -146,3 +146,41 @@ def test_live_dashboard_follows_a_running_study(browser, tmp_path, artifacts_dir
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _drawn(p: Page) -> list[str]:
+    return p.page.evaluate("Array.from(document.querySelectorAll('div.fig[data-fig]'))"
+                           ".filter(d => d.querySelector('.main-svg')).map(d => d.id)")
+
+
+def test_report_draws_the_front_first_and_the_rest_when_scrolled_to(browser, mixed_run, tmp_path):
+    run = load_run(str(mixed_run))
+    path = write_report(run, tmp_path / "report.html")
+    p = Page(browser)
+    # a browser that is never idle: only scrolling can draw what is below the fold
+    p.page.add_init_script("window.requestIdleCallback = () => 0;")
+    p.page.goto(path.as_uri())
+    p.page.wait_for_function("document.body.dataset.ready === '1'", timeout=30_000)
+    p.page.wait_for_timeout(500)
+    # the front, and at most the figure whose top is in view (the 3-D front): nothing below the fold
+    in_view = p.page.evaluate("Array.from(document.querySelectorAll('div.fig[data-fig]'))"
+                              ".filter(d => d.getBoundingClientRect().top < 1000).map(d => d.id)")
+    assert in_view[0] == "fig-pareto" and len(in_view) < 4
+    assert _drawn(p)[0] == "fig-pareto" and set(_drawn(p)) <= set(in_view)
+    assert p.page.locator("#trial-table tbody tr").count() == 0  # the table waits too
+    below = "#fig-importance-div"
+    assert p.page.evaluate(f"document.querySelector('{below}').getBoundingClientRect().top") > 1000
+    p.page.locator(below).scroll_into_view_if_needed()
+    p.page.wait_for_selector(f"{below} .main-svg", timeout=30_000)
+    assert "fig-synthesis-div" not in _drawn(p)  # scrolled past, never in view: still waiting
+    # the 3-D front gets its shared hover texts back when it is drawn
+    p.page.locator("#fig-pareto3d-div").scroll_into_view_if_needed()
+    p.page.wait_for_selector("#fig-pareto3d-div .main-svg", timeout=30_000)
+    hover = p.page.evaluate("""() => { const gd = document.querySelector('#fig-pareto3d-div');
+        const t = gd.data.find(t => t.name === 'Pareto design'); return [t.customdata, t.hovertext]; }""")
+    assert sorted(hover[0]) == run.pareto and all(f"trial #{n}</b>" in h for n, h in zip(*hover))
+    p.page.locator("#trial-table").scroll_into_view_if_needed()
+    p.page.wait_for_function(f"document.querySelectorAll('#trial-table tbody tr').length === {len(run.rows)}")
+    assert p.errors == [] and p.remote == []
+    p.page.close()
+

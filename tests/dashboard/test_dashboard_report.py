@@ -106,3 +106,21 @@ def test_png_figures(mixed_run, tmp_path):
     paths = write_pngs(load_run(str(mixed_run)), tmp_path, only=["pareto"])
     for path in paths:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+def test_hover_texts_are_written_once_and_figure_floats_rounded(mixed_run):
+    from studies.dashboard.figures import hover_text
+    run = load_run(str(mixed_run))
+    blocks = _blocks(render_report(run))
+    hover = json.loads(blocks["qnas-hover"])
+    assert hover == {str(r["number"]): hover_text(run, r) for r in run.finished}
+    for key in ("fig-pareto-0", "fig-pareto3d"):
+        traces = json.loads(blocks[key])["data"]
+        marked = [t for t in traces if t.get("_hover")]
+        assert {t["name"] for t in marked} >= {"Pareto design", "dominated"}
+        assert all("hovertext" not in t for t in marked)
+    # each architecture hover is in the shared block only, not again in the 2-D and 3-D fronts
+    in_hover = sum(h.count("weight bits") for h in hover.values())
+    assert in_hover and sum(text.count("weight bits") for text in blocks.values()) == in_hover
+    pareto = next(t for t in json.loads(blocks["fig-pareto-0"])["data"] if t["name"] == "Pareto design")
+    assert pareto["y"] and all(float(f"{v:.6g}") == v for v in pareto["y"] + pareto["x"])
