@@ -16,7 +16,7 @@ trained model (Keras for the networks, conifer's emulation for the BDTs).
   activation under the EBOPs penalty, beta 2e-6 held then raised to 1e-3 over 1,200 epochs,
   batch 8192, Adam 5e-3, ParetoFront checkpoints; converted with da4ml in that environment.
 * **baseline**: the hand-designed 16-64-32-32-5 6-bit QKeras tagger trained by
-  ``nas.training`` with the main run's training settings.
+  ``nas.training`` with the training settings of the QKeras jet study (``--baseline-study``).
 * **bdt**: conifer 1.11 BDTs (sklearn gradient boosting, 2-20 rounds of depth 2-4,
   ``ap_fixed<12,5>``), VHDL backend -> GHDL ``--synth --out=verilog`` -> the same Yosys.
 
@@ -350,6 +350,8 @@ def hgq2_side(data, args) -> dict[str, Any]:
     converted = json.loads((root / "convert.json").read_text())
     candidates, meter = [], Meter()
     designs = [info for info in converted["designs"] if info["test_accuracy"] >= HV_REFERENCE[0]]
+    if args.reverse_designs:  # a second process filling the cache from the other end
+        designs = designs[::-1]
     _log(f"hgq2: {len(designs)} of {len(converted['designs'])} converted checkpoints reach the hypervolume's "
          f"reference accuracy ({HV_REFERENCE[0]:.0%}); synthesizing those")
     for i, info in enumerate(designs, 1):
@@ -578,7 +580,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="leave out the qnas runs (e.g. to fill the cache of another side in parallel)")
     parser.add_argument("--skip-hgq2", action="store_true")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--baseline-study", type=Path, default=ROOT / "studies" / "jet_tagging_qkeras.yaml",
+                        help="QKeras study whose training settings the 6-bit baseline is trained with "
+                             "(default studies/jet_tagging_qkeras.yaml)")
     parser.add_argument("--skip-bdt", action="store_true")
+    parser.add_argument("--reverse-designs", action="store_true",
+                        help="synthesize a side's designs in reverse order (run a second process with it to "
+                             "fill the cache from both ends; each design is cached once done)")
     parser.add_argument("--hgq2-python", help="python of an environment with " + " ".join(HGQ2_PINS))
     parser.add_argument("--hgq2-epochs", type=int, default=1200)
     parser.add_argument("--hgq2-constant-epochs", type=int, default=100,
@@ -615,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_hgq2:
         fronts["hgq2"] = hgq2_side(data, args)
     if not args.skip_baseline:
-        fronts["baseline"] = baseline_side(data, _training_of(runs[0][0]), args)
+        fronts["baseline"] = baseline_side(data, _training_of_study(args.baseline_study), args)
     if not args.skip_bdt:
         fronts["bdt"] = bdt_side(data, args)
     if not fronts:
@@ -631,15 +639,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _training_of(run_dir: Path) -> dict[str, Any]:
-    """The training settings of the main run (its study file), so the baseline trains the same way."""
-    from hls_backend.study_access import open_finished_study
+def _training_of_study(study_file: Path) -> dict[str, Any]:
+    """The QKeras training settings of a study file, so the baseline trains as that study's trials do."""
     from nas.config import load_study_config
 
-    study_file = open_finished_study(str(run_dir)).study.user_attrs.get("study_file")
-    if not study_file or not Path(study_file).exists():
-        raise SystemExit(f"{run_dir}: the study does not record an existing study file; cannot train the "
-                         "baseline the same way (use --skip-baseline)")
+    if not Path(study_file).exists():
+        raise SystemExit(f"--baseline-study {study_file}: no such study file (or use --skip-baseline)")
     config = load_study_config(study_file)
     return {**config.training, "seed": config.seed}
 

@@ -165,7 +165,23 @@ def convert(args) -> int:
         acc = float(np.mean(y_keras.argmax(1) == data["y_test"]))
         inp, outp = trace_model(model, solver_options={"hard_dc": args.hard_dc})
         comb = comb_trace(inp, outp, keep_dead_inputs=True)
-        pipe = to_pipeline(comb, cutoff, verbose=False)
+        dropped: list[int] = []
+        try:
+            pipe = to_pipeline(comb, cutoff, verbose=False)
+        except AssertionError:
+            # an input HGQ2 gave zero bits has an empty interval (min > max), which da4ml's
+            # retiming cannot hold: give it the interval of the constant 0 (nothing reads it)
+            # and put 0 in its test-vector column
+            from da4ml.types import QInterval
+            dropped = [j for j, q in enumerate(comb.inp_qint) if q.min > q.max]
+            if not dropped:
+                raise
+            zero = QInterval(0.0, 0.0, 1.0)  # what da4ml gives an input no op reads
+            comb = comb._replace(ops=[op._replace(qint=zero) if op.opcode == -1 and op.id0 in dropped else op
+                                      for op in comb.ops])
+            x_q = x_q.copy()
+            x_q[:, dropped] = 0.0
+            pipe = to_pipeline(comb, cutoff, verbose=False)
         work = designs / (name + ".partial")
         rtl = RTLModel(pipe, "hgq2_mlp", work, flavor="verilog", latency_cutoff=cutoff, clock_period=args.clock_ns,
                        print_latency=False)
@@ -180,7 +196,7 @@ def convert(args) -> int:
             "kernel_bits": [float(np.asarray(l.kq.bits).mean()) for l in model.layers if hasattr(l, "kq")],
             "zero_weight_fraction": float(np.mean(np.concatenate(
                 [np.ravel(np.asarray(l.qkernel)) == 0 for l in model.layers if hasattr(l, "qkernel")]))),
-            "convert_s": time.monotonic() - t0,
+            "convert_s": time.monotonic() - t0, "dropped_inputs": dropped,
         }
         _write_json(work / INFO, info)
         if target.exists():

@@ -82,6 +82,7 @@ def test_loader_trains_on_background_only_and_refuses_an_unresolvable_rate(sampl
     assert np.all(ds.y_train == 0) and set(np.unique(ds.y_test)) == set(range(len(SIGNALS) + 1))
     assert ds.provenance["background_acceptance"] == pytest.approx(1e-3)
     assert abs(ds.x_train.mean()) < 1e-3                 # scaled with training statistics
+    assert len(set(ds.y_test[:1000].tolist())) == len(SIGNALS) + 1   # test vectors hold every process
     with pytest.raises(ConfigError) as err:
         load_dataset("anomaly-l1", {"rate_khz": 1.0}, 0)
     assert err.value.path == "dataset.options.rate_khz" and "lowest rate" in str(err.value)

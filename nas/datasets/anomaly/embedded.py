@@ -92,8 +92,9 @@ def read_l1(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
 def split_events(process: np.ndarray, opts: Mapping[str, Any], seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{split: (row indices, labels)}: background split by the fractions, signals half val, half test.
 
-    Labels: 0 background, k (1-based) the k-th of ``opts['signals']``. Seeded, so the
-    physics benchmark and the study see the same test events.
+    Labels: 0 background, k (1-based) the k-th of ``opts['signals']``. Validation and test
+    are in a seeded random order (background and signals mixed). Seeded, so the physics benchmark and
+    the study see the same test events.
     """
     rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(15,)))
     bg = np.flatnonzero(np.isin(process, list(BACKGROUND_FRACTIONS)))
@@ -117,7 +118,13 @@ def split_events(process: np.ndarray, opts: Mapping[str, Any], seed: int) -> dic
         for split, r in (("val", rows[:half]), ("test", rows[half:])):
             parts[split][0].append(r)
             parts[split][1].append(np.full(len(r), k, np.int64))
-    return {s: (np.concatenate(i), np.concatenate(lab)) for s, (i, lab) in parts.items()}
+    out = {}
+    for split, (idx, lab) in parts.items():
+        idx, lab = np.concatenate(idx), np.concatenate(lab)
+        # mixed order, so the first events of a split (the bundle's test vectors) hold signals too
+        order = rng.permutation(len(idx)) if split != "train" else np.arange(len(idx))
+        out[split] = (idx[order], lab[order])
+    return out
 
 
 def check_rate(n_background: int, acceptance: float, split: str) -> None:
