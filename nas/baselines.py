@@ -60,25 +60,30 @@ def parse_reference_paths(value: Any, path: str) -> tuple[Reference, ...]:
 
 
 def enqueue_warm_starts(study, warm_start, lock: Callable[[], ContextManager],
-                        echo: Callable[[str], None]) -> int:
-    """Enqueue the warm-start architectures as a fresh study's first trials; how many were enqueued.
+                        echo: Callable[[str], None], first_trials: tuple = ()) -> int:
+    """Enqueue the warm starts, then ``first_trials``, as a fresh study's first trials; how many.
 
-    ``warm_start`` is ``StudyConfig.warm_start`` ((Reference, params) pairs) and ``lock`` the
-    study's claim lock. The check that the study holds no trial yet and the enqueue happen
-    under that lock: two workers starting together on a new study would otherwise both see it
-    empty and both enqueue, so the warm start would be trained twice and take two budget
-    slots. A study that already has trials (a resume, a later worker) gets none.
+    ``warm_start`` is ``StudyConfig.warm_start`` ((Reference, params) pairs), ``first_trials``
+    ``StudyConfig.first_trials`` (checked parameter dicts) and ``lock`` the study's claim lock.
+    The check that the study holds no trial yet and the enqueue happen under that lock: two
+    workers starting together on a new study would otherwise both see it empty and both
+    enqueue, so each point would be trained twice and take two budget slots. A study that
+    already has trials (a resume, a later worker) gets none.
     """
-    if not warm_start:
+    if not warm_start and not first_trials:
         return 0
     with lock():
         if study.get_trials(deepcopy=False):
             return 0
         for ref, params in warm_start:
             study.enqueue_trial(params, user_attrs={"warm_start": str(ref.path)})
+        for i, params in enumerate(first_trials):
+            study.enqueue_trial(params, user_attrs={"first_trial": i})
     for ref, _ in warm_start:
         echo(f"qnas run: warm start: the first trial is {ref.name} ({ref.spec.architecture})")
-    return len(warm_start)
+    if first_trials:
+        echo(f"qnas run: {len(first_trials)} search point(s) from first_trials are trained first")
+    return len(warm_start) + len(first_trials)
 
 
 def evaluate_baselines(references, dataset, budget, objectives, pipeline=None) -> list[dict[str, Any]]:

@@ -44,7 +44,7 @@ from qnas.references import parse_references
 from qnas.validation import (Field, InstanceOf, Interval, OneOf, check_keys, check_mapping, check_value,
                              describe, join_key, validate_section)
 from search_spaces import SearchSpace, build_search_space
-from search_spaces.warm_start import params_for
+from search_spaces.warm_start import check_params, params_for
 
 #: quality metrics the trainer reports, with the direction that is better
 QUALITY_METRICS: dict[str, str] = {"accuracy": "maximize", "roc_auc": "maximize", "loss": "minimize",
@@ -103,6 +103,7 @@ class StudyConfig:
     max_consecutive_rejections: int = 50
     baselines: tuple = ()       # nas.baselines.Reference: reference points on the front
     warm_start: tuple = ()      # (Reference, Optuna params): enqueued as the first trials
+    first_trials: tuple = ()    # Optuna params dicts: enqueued after the warm starts
     references: tuple = ()
     #: qnas.pipeline.Pipelining stated on every design of the study (None: the default rule)
     pipeline: Any = None
@@ -128,8 +129,17 @@ class StudyConfig:
                                   f"task of family {space.family!r}; use one of {', '.join(allowed)}")
         values["warm_start"] = tuple((ref, params_for(space, ref.spec, f"warm_start[{i}]"))
                                      for i, ref in enumerate(values["warm_start"]))
+        values["first_trials"] = tuple(check_params(space, point, f"first_trials[{i}]")
+                                       for i, point in enumerate(values["first_trials"]))
         text = json.dumps(data["search_space"], sort_keys=True, default=str)
         return cls(source=source, search_space_text=text, **values)
+
+
+def _parse_first_trials(value: Any, path: str) -> tuple:
+    if not isinstance(value, list):
+        raise ConfigError(path, f"must be a list of search points, each a mapping of the search space's "
+                                f"parameters (e.g. [{{depth: 3, dense_0/units: 64}}]); got {value!r}")
+    return tuple(value)
 
 
 def _parse_name(value: Any, path: str) -> str:
@@ -240,6 +250,9 @@ _STUDY_FIELDS = {
     "max_consecutive_rejections": Field((Interval(int, 1, 1_000_000),), 50),
     "baselines": Field((), (), parse=parse_reference_paths),
     "warm_start": Field((), (), parse=parse_reference_paths),
+    # search points trained first, by their Optuna parameters (a known-good architecture the
+    # search should start from and move past); checked against the space in from_dict
+    "first_trials": Field((), (), parse=_parse_first_trials),
     # designs the dashboards draw beside the front (qnas.references); the driver ignores them
     "references": Field((), (), parse=parse_references),
 }

@@ -24,6 +24,7 @@ import pandas as pd
 
 from qnas.errors import ConfigError, FatalError, InfeasibleCandidate, QnasError
 from qnas.spec import ModelSpec
+from search_spaces.warm_start import check_params
 
 from ._claim import SQLiteRunLock
 from ._heartbeat import retry_callback
@@ -453,7 +454,9 @@ def _drive(opened: OpenedStudy, started: float, *, trainer, progress: bool, echo
                       heartbeat_s=heartbeat_s if url.shared else None, grace_s=grace_s,
                       retry_callback=retry_callback(max_retries), check_identity=opened.check, echo=echo,
                       poll_s=poll_s)
-    enqueue_warm_starts(study, config.warm_start, claimer.lock, echo)  # under the claim lock: one enqueue per study
+    shape = (dataset.n_features, dataset.n_classes if dataset.task == "classification" else dataset.n_features)
+    first = tuple(check_params(space, p, f"first_trials[{i}]", shape) for i, p in enumerate(config.first_trials))
+    enqueue_warm_starts(study, config.warm_start, claimer.lock, echo, first)  # under the claim lock: once per study
     if resume or join:
         with claimer.lock():
             _recover(study, url, echo)

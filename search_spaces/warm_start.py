@@ -15,14 +15,15 @@ it should be realised), taking the target's strategy where the space offers it.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from qnas.errors import ConfigError
+from qnas.validation import join_key
 from qnas.spec import ModelSpec, Quantizer
 
 from ._base import SearchSpace
 
-__all__ = ["params_for"]
+__all__ = ["check_params", "params_for"]
 
 
 def _bits_value(q: Quantizer | None) -> Any:
@@ -112,3 +113,75 @@ def params_for(space: SearchSpace, spec: ModelSpec, where: str) -> dict[str, Any
         raise ConfigError(where, f"the search space cannot draw {spec.architecture} (it draws "
                                  f"{drawn.architecture} from the same parameters)")
     return trial.params
+
+
+class _ParamsTrial:
+    """Answers ``suggest_*`` from a mapping of Optuna parameters; refuses values the space cannot draw."""
+
+    def __init__(self, params: Mapping[str, Any], where: str, ranges_known: bool):
+        self.given, self.where, self.ranges_known = params, where, ranges_known
+        self.params: dict[str, Any] = {}
+
+    def _value(self, name: str, offered: str) -> Any:
+        if name not in self.given:
+            raise ConfigError(self.where, f"missing {name!r}: the search space draws it ({offered}) for this point; "
+                                          f"add it")
+        value = self.given[name]
+        self.params[name] = value
+        return value
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        value = self._value(name, f"choices {list(choices)}")
+        # bool is an int to Python: True must not pass for 1, nor 1 for True
+        match = [c for c in choices if c == value and isinstance(c, bool) == isinstance(value, bool)]
+        if not match:
+            hint = " (YAML reads 1e-3 as text; write 1.0e-3)" if isinstance(value, str) else ""
+            raise ConfigError(join_key(self.where, name), f"{value!r} is not one of the search space's choices "
+                                                          f"{list(choices)}{hint}")
+        return match[0]
+
+    def suggest_int(self, name: str, low: int, high: int, step: int = 1, **_: Any) -> int:
+        value = self._value(name, f"an integer in [{low}, {high}]")
+        in_range = not self.ranges_known or (isinstance(value, int) and low <= value <= high
+                                              and not (value - low) % step)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0 or not in_range:
+            raise ConfigError(join_key(self.where, name), f"must be an integer in [{low}, {high}]"
+                                                          f"{f' in steps of {step}' if step != 1 else ''}; got {value!r}")
+        # range unknown yet: answer one the replay can build on; the driver checks the real one
+        return value if low <= value <= high else low
+
+    def suggest_float(self, name: str, low: float, high: float, **_: Any) -> float:
+        value = self._value(name, f"a number in [{low}, {high}]")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+            raise ConfigError(join_key(self.where, name), f"must be a number in [{low}, {high}]; got {value!r}")
+        return float(value)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        pass
+
+
+def check_params(space: SearchSpace, params: Any, where: str,
+                 shape: tuple[int, int] | None = None) -> dict[str, Any]:
+    """``params`` as Optuna would store them for ``space``, checked by replaying its ``sample``.
+
+    ``first_trials:`` in a study names search points by their Optuna parameters. Replaying the
+    family's own ``sample`` (rather than keeping a second list of its parameters) checks exactly
+    what Optuna would later check too late, at enqueue or at the trial: a missing parameter, a
+    value outside the choices, or a key the space never draws (a typo would otherwise be
+    silently ignored by ``enqueue_trial`` and the point sampled at random).
+
+    ``shape`` is the dataset's (inputs, outputs). Only integer ranges depend on it (which
+    reuse factors divide a layer's fan-in), so without it (when the study file loads, before
+    any data) those are checked for being integers, and the driver checks again with the data.
+    """
+    if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
+        raise ConfigError(where, f"must be a mapping of search parameters to values (e.g. "
+                                 f"{{depth: 3, dense_0/units: 64}}); got {params!r}")
+    trial = _ParamsTrial(params, where, ranges_known=shape is not None)
+    n_inputs, n_outputs = shape or (16, 5)
+    space.sample(trial, n_inputs, n_outputs if space.task == "classification" else n_inputs)
+    unknown = [k for k in params if k not in trial.params]
+    if unknown:
+        raise ConfigError(join_key(where, unknown[0]), f"the search space does not draw this parameter for this point "
+                                                        f"(it draws {sorted(trial.params)})")
+    return dict(trial.params)
