@@ -182,6 +182,11 @@ class TrialRunner:
         self.n_outputs = dataset.n_classes if dataset.task == "classification" else dataset.n_features
         self._checkpoints: list[CheckpointTrial] = []
 
+    @property
+    def learns_precision(self) -> bool:
+        """Whether the trainer learns the bit widths (HGQ2): then no two trainings share weights."""
+        return getattr(self.config.search_space, "trainer", "qkeras") != "qkeras"
+
     def take_checkpoints(self) -> list[CheckpointTrial]:
         """The further designs of the last trial's training (once)."""
         out, self._checkpoints = self._checkpoints, []
@@ -197,6 +202,14 @@ class TrialRunner:
         the candidates the others are training by ``network_key`` before it trains one.
         """
         spec = self._pipelined(self.config.search_space.sample(trial, self.n_inputs, self.n_outputs))
+        self._record_spec(trial, spec)
+        return spec
+
+    def repeat(self, trial, spec: ModelSpec, n: int) -> ModelSpec:
+        """``spec`` as the ``n``-th repeat of its point: trained from another seed (learned precision only)."""
+        metadata = {**spec.metadata, "hgq2": {**spec.metadata.get("hgq2", {}), "repeat": int(n)}}
+        spec = replace(spec, metadata=metadata)
+        trial.set_user_attr("repeat_of_point", int(n))
         self._record_spec(trial, spec)
         return spec
 
@@ -233,8 +246,7 @@ class TrialRunner:
         trial.set_user_attr("estimate", estimate_summary(pre, "pre-training"))
         artifacts = TrialArtifacts.for_trial(self.run_dir, trial.number)
         key = network_key(spec)
-        learns_precision = getattr(self.config.search_space, "trainer", "qkeras") != "qkeras"
-        prior = None if learns_precision else self.networks.get(key)
+        prior = None if self.learns_precision else self.networks.get(key)
         source = TrialArtifacts(self.run_dir / prior.artifacts) if prior is not None else None
         if source is not None and source.spec.exists() and source.weights.exists():
             weights = ModelWeights.load(source.weights)

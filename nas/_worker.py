@@ -135,7 +135,16 @@ class Claimer:
                     spec = self.runner.draw(trial)
                 except Exception as exc:  # the driver tells Optuna the trial's fate from it
                     error = exc
-                if spec is not None:
+                # A family that learns the precision trains every draw anew: a point drawn again
+                # (TPE and random draws repeat in a small space) trains from another seed, so a
+                # repeat adds a new front instead of waiting to copy the first one.
+                if spec is not None and self.runner.learns_precision:
+                    repeat = sum(t.number < trial.number and t.params == trial.params
+                                 and "checkpoint_of" not in t.user_attrs and t.state.name in ("COMPLETE", "RUNNING")
+                                 for t in trials)
+                    if repeat:
+                        spec = self.runner.repeat(trial, spec, repeat)
+                elif spec is not None:
                     self.runner.learn(trials)
                     key = network_key(spec)
                     blocker = next((t for t in trials if t.state.name == "RUNNING" and t.number != trial.number

@@ -84,7 +84,9 @@ class HGQ2Trainer:
         if not recipe:
             raise CandidateFailed("spec.metadata['hgq2'] is missing: hgq2 trials are sampled by the hgq2_mlp family")
         widths = [layer.units for layer in spec.layers[:-1]]
-        request = {"protocol": PROTOCOL, "widths": widths, "n_outputs": spec.n_outputs, "seed": self.seed,
+        request = {"protocol": PROTOCOL, "widths": widths, "n_outputs": spec.n_outputs,
+                   # a repeated draw of the same point trains from another initialisation (nas._worker)
+                   "seed": self.seed + 7919 * int(recipe.get("repeat", 0)),
                    "epochs": recipe["epochs"], "batch_size": recipe["batch_size"],
                    "learning_rate": recipe["learning_rate"], "beta_start": recipe["beta_start"],
                    "beta_end": recipe["beta_end"], "beta_hold_epochs": recipe["beta_hold_epochs"],

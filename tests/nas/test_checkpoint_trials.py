@@ -106,3 +106,57 @@ def test_thinning_keeps_the_ends_and_leaves_no_gap():
     assert ebops[0] == 100.0 and max(p[0] for p in kept) == dear[-1][0]
     assert all(b / a < 11 for a, b in zip(ebops, ebops[1:]))  # no decade-plus hole
     assert thin(cheap[:3], 8) == sorted(cheap[:3], key=lambda p: p[1])
+
+
+def test_a_point_drawn_again_trains_again_from_another_seed(tmp_path):
+    # HGQ2 learns the precision, so there are no weights to reuse: a repeated point is a new
+    # training (another initialisation, another front), never a wait for the first one's copy
+    config = StudyConfig.from_dict({
+        "name": "h", "dataset": "digits", "n_trials": 3, "seed": 0,
+        "search_space": {"family": "hgq2_mlp", "depth": [1], "width": [4], "recipe": {"epochs": 2,
+                                                                                    "beta_hold_epochs": 1}},
+        "objectives": ["accuracy", "lut"], "budget": {"part": "xcvu13p", "clock_ns": 5.0},
+        "sampler": {"name": "random"}})
+    repeats = []
+
+    class Recording(_LearnsPrecision):
+        def train(self, spec, dataset):
+            repeats.append(spec.metadata["hgq2"].get("repeat", 0))
+            return super().train(spec, dataset)
+
+    trainer = Recording()
+    result = run_study(config, out=tmp_path / "run", trainer=trainer, progress=False, echo=lambda s: None)
+    assert repeats == [0, 1, 2]
+    study = optuna.load_study(study_name="h", storage=result.storage)
+    asked = [t for t in study.get_trials() if "checkpoint_of" not in t.user_attrs]
+    assert [t.user_attrs.get("repeat_of_point", 0) for t in asked] == [0, 1, 2]
+    assert all(t.user_attrs.get("weights_from") is None for t in asked)
+
+
+
+def test_a_repeat_reaches_hgq2_as_another_seed(monkeypatch):
+    import qnas.isolated_env
+    from nas.datasets import load_dataset
+    from nas.hgq2.trainer import HGQ2Trainer
+    from search_spaces import build_search_space
+
+    seeds = []
+
+    def run_job(env, worker, job, request, arrays, echo=None):
+        seeds.append(request["seed"])
+        raise KeyboardInterrupt  # stop before any training: only the request matters here
+
+    monkeypatch.setattr(qnas.isolated_env, "run_job", run_job)
+    trainer = HGQ2Trainer(5)
+    monkeypatch.setattr(trainer, "_env", lambda: None)
+    space = build_search_space({"family": "hgq2_mlp", "depth": [1], "width": [4]}, "search_space")
+    spec = space.sample(optuna.trial.FixedTrial({"input/bits": 7, "input/integer": 3, "depth": 1,
+                                                 "beta_start": 2e-6, "beta_end": 1e-3, "dense_0/units": 4}), 64, 10)
+    data = load_dataset("digits", {}, 0)
+    for repeat in (0, 0, 1, 2):
+        again = replace(spec, metadata={**spec.metadata, "hgq2": {**spec.metadata["hgq2"], "repeat": repeat}})
+        try:
+            trainer.train(again, data)
+        except KeyboardInterrupt:
+            pass
+    assert seeds[0] == seeds[1] == 5 and len(set(seeds)) == 3
